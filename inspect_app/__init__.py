@@ -1,0 +1,106 @@
+"""Joint inspection of job agencies, marriage agencies and entertainment venues."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, load_config
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory; ``config`` overrides values read from the environment."""
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                instance_path=str(PROJECT_ROOT / "instance"))
+    config = dict(config or {})
+    environ = dict(os.environ)
+    if "SECRET_KEY" in config:  # tests and embedders pass the key instead of the environment
+        environ["SECRET_KEY"] = config["SECRET_KEY"]
+    app.config.update(load_config(environ))
+    app.config.update(config)
+    register_reference_data(app)
+    register_extensions(app)
+    register_i18n(app)
+    register_security(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_lifecycle(app)
+    register_commands(app)
+    return app
+
+
+def register_reference_data(app: Flask) -> None:
+    from .reference import ReferenceData
+    app.extensions["inspect_reference"] = ReferenceData(app.config["REGISTRIES_DIR"])
+
+
+def register_extensions(app: Flask) -> None:
+    from .audit.services import install_audit_listeners
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    install_audit_listeners(db.session.session_factory.class_)
+    from . import models  # noqa: F401  - every model registered before migrations compare
+
+
+def register_i18n(app: Flask) -> None:
+    from .i18n import init_i18n
+    init_i18n(app)
+
+
+def register_security(app: Flask) -> None:
+    from .auth.security import init_security
+    init_security(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .api import init_api
+    from .audit.views import bp as audit_bp
+    from .auth.views import bp as auth_bp
+    from .main.views import bp as main_bp
+
+    for bp in (main_bp, auth_bp, admin_bp, audit_bp):
+        app.register_blueprint(bp)
+    init_api(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import init_errors
+    init_errors(app)
+
+
+def register_request_lifecycle(app: Flask) -> None:
+    """One commit per request, at one place; any error response rolls back."""
+    from .extensions import db
+
+    @app.after_request
+    def _commit(response):
+        from flask import g
+        if response.status_code < 400 or (response.status_code < 500 and g.get("keep_changes_on_error")):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+
+
+def register_commands(app: Flask) -> None:
+    from .audit.cli import audit_cli
+    from .auth.cli import users_cli
+    from .demo.cli import seed_demo
+    from .reference_cli import registries_cli
+
+    for command in (users_cli, audit_cli, seed_demo, registries_cli):
+        app.cli.add_command(command)

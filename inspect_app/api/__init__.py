@@ -1,0 +1,46 @@
+"""The HTTP API v1 (design.md 4.2): flask-smorest blueprints, JSON errors, pagination, OpenAPI.
+
+An area adds its API by appending its flask-smorest Blueprint to
+``app.extensions["inspect_api_blueprints"]`` before :func:`init_api` runs, or by listing it in
+``API_BLUEPRINTS`` below.
+"""
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from ..extensions import csrf
+from .schemas import ErrorSchema
+
+
+class InspectApi(Api):
+    """flask-smorest with our error shape: errors.py answers every HTTP error, HTML or JSON."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        pass
+
+
+
+def api_blueprints() -> list:
+    from .auth import blp as auth_blp
+    from .core import blp as core_blp
+    return [core_blp, auth_blp]
+
+
+def init_api(app) -> None:
+    from . import docs
+
+    api = InspectApi()
+    app.extensions["inspect_api"] = api
+    api.init_app(app, spec_kwargs={
+        "info": {"description": "联合检查系统接口 / Joint inspection API. Errors: "
+                                "`{\"error\": {\"code\", \"message\", \"fields\"}}`."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blp in api_blueprints():
+        api.register_blueprint(blp)
+        csrf.exempt(blp)
+    app.register_blueprint(docs.bp)
+    csrf.exempt(docs.bp)

@@ -1,0 +1,102 @@
+"""Health and reference data."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..auth.permissions import permission_required, public
+from ..extensions import db
+from .schemas import page_of, page_schema
+
+blp = Blueprint("api_core", __name__, url_prefix="/api/v1", description="Health and reference data")
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    database = fields.String()
+
+
+class DepartmentSchema(Schema):
+    code = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    short_zh = fields.String()
+    short_en = fields.String()
+    abbr = fields.String()
+    inspects = fields.Boolean()
+    formerly_zh = fields.String(allow_none=True)
+
+
+class SeatSchema(Schema):
+    name_zh = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+
+
+class RegionSchema(Schema):
+    code = fields.String()
+    level = fields.String()
+    parent = fields.String(allow_none=True)
+    name_zh = fields.String()
+    name_en = fields.String()
+    seat = fields.Nested(SeatSchema)
+    former_codes = fields.List(fields.String())
+
+
+class KindSchema(Schema):
+    code = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+
+
+def _reference():
+    return current_app.extensions["inspect_reference"]
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @public
+    @blp.doc(security=[])
+    @blp.response(200, HealthSchema)
+    @blp.alt_response(503, schema=HealthSchema, description="The database does not answer")
+    def get(self):
+        """Liveness and database check (no authentication)."""
+        try:
+            db.session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            current_app.logger.exception("health check: database unreachable")
+            db.session.rollback()
+            response = jsonify({"status": "error", "database": "error"})
+            response.status_code = 503
+            return response
+        return {"status": "ok", "database": "ok"}
+
+
+@blp.route("/departments")
+class Departments(MethodView):
+    @permission_required("reference.view")
+    @blp.response(200, page_schema(DepartmentSchema, "DepartmentPage"))
+    def get(self):
+        """The departments of the joint inspection (registries/departments.yaml)."""
+        return page_of([d.to_dict() for d in _reference().departments.values()])
+
+
+@blp.route("/regions")
+class Regions(MethodView):
+    @permission_required("reference.view")
+    @blp.response(200, page_schema(RegionSchema, "RegionPage"))
+    def get(self):
+        """The city and its county-level units, GB/T 2260 codes (registries/regions.yaml)."""
+        return page_of([r.to_dict() for r in _reference().regions.values()])
+
+
+@blp.route("/kinds")
+class Kinds(MethodView):
+    @permission_required("reference.view")
+    @blp.response(200, page_schema(KindSchema, "KindPage"))
+    def get(self):
+        """Registry kinds declared in registries/kinds/*.yaml."""
+        return page_of([k.to_dict() for k in _reference().kinds.values()])

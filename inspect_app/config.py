@@ -1,0 +1,89 @@
+"""Settings read from the environment (design.md 4.1)."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+# Keys that are public (in this repository) and must never protect a real deployment.
+KNOWN_WEAK_SECRETS = {"", "dev", "change-me", "changeme", "secret", "test", "development"}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable deployment; the message says how to fix it."""
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _demo_secret_key(instance_dir: Path) -> str:
+    """A random key kept under instance/ so that demo sessions survive a restart."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / "demo-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(environ: dict[str, str] | None = None) -> dict:
+    """Build the Flask config from environment variables."""
+    env = os.environ if environ is None else environ
+    instance_dir = Path(env.get("INSPECT_INSTANCE_DIR", str(INSTANCE_DIR)))
+    demo = _truthy(env.get("INSPECT_DEMO"))
+    debug = _truthy(env.get("FLASK_DEBUG"))
+
+    secret_key = env.get("SECRET_KEY", "")
+    if secret_key.strip().lower() in KNOWN_WEAK_SECRETS or len(secret_key) < 16:
+        if demo or debug:
+            secret_key = _demo_secret_key(instance_dir)
+        else:
+            raise ConfigError(
+                "SECRET_KEY is missing or too weak (a default value or shorter than 16 characters). "
+                "Set a random one before starting the application, for example:\n"
+                "    export SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\"\n"
+                "For a local demonstration only, set INSPECT_DEMO=1 (or use `make run`)."
+            )
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'inspect.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    data_dir = Path(env.get("INSPECT_DATA_DIR", str(instance_dir / "data")))
+    return {
+        "SECRET_KEY": secret_key,
+        "INSPECT_DEMO": demo,
+        "INSTANCE_DIR": str(instance_dir),
+        "INSPECT_DATA_DIR": str(data_dir),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _truthy(env.get("SESSION_COOKIE_SECURE")),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "WTF_CSRF_TIME_LIMIT": None,  # a form left open on a tablet all morning still submits
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": env.get("INSPECT_TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ["zh_CN", "en"],
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("INSPECT_LOGIN_RATE_LIMIT", "20 per minute"),
+        "LOGIN_MAX_FAILURES": int(env.get("INSPECT_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCKOUT_MINUTES": int(env.get("INSPECT_LOGIN_LOCKOUT_MINUTES", "15")),
+        "API_TOKEN_HOURS": int(env.get("INSPECT_API_TOKEN_HOURS", "12")),
+        "MAX_CONTENT_LENGTH": int(env.get("INSPECT_MAX_UPLOAD_MB", "32")) * 1024 * 1024,
+        "REGISTRIES_DIR": env.get("INSPECT_REGISTRIES_DIR", str(PROJECT_ROOT / "registries")),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Shuozhou joint inspection API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": None,  # served by our own route at /api/v1/openapi.json
+    }

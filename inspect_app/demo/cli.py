@@ -1,0 +1,60 @@
+"""flask --app wsgi seed-demo: demonstration accounts (idempotent)."""
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+
+from ..audit.services import set_actor
+from ..auth.models import User
+from ..auth.services import create_user
+from ..extensions import db
+
+DEMO_PASSWORD = "shuozhou-demo"
+
+# (username, full name, roles, department, region, credential number)
+DEMO_USERS = [
+    ("admin", "系统管理员", ["admin"], "samr", "140600", None),
+    ("planner", "联席办 王策划", ["planner"], "hrss", "140600", "14060001001"),
+    ("viewer", "妇联 李观察", ["viewer"], "womens_federation", "140600", None),
+    # 朔城区 (140602)
+    ("registrar.sc", "朔城 张登记", ["registrar"], "samr", "140602", None),
+    ("inspector.hrss.sc", "朔城 刘人社", ["inspector"], "hrss", "140602", "14060201001"),
+    ("inspector.samr.sc", "朔城 陈市监", ["inspector"], "samr", "140602", "14060202001"),
+    ("inspector.culture.sc", "朔城 赵文旅", ["inspector"], "culture", "140602", "14060203001"),
+    ("supervisor.sc", "朔城 孙科长", ["supervisor"], "hrss", "140602", "14060201002"),
+    ("police.sc", "朔城 周民警", ["police_liaison"], "police", "140602", "14060204001"),
+    # 怀仁市 (140681)
+    ("registrar.hr", "怀仁 吴登记", ["registrar"], "samr", "140681", None),
+    ("inspector.hrss.hr", "怀仁 郑人社", ["inspector"], "hrss", "140681", "14068101001"),
+    ("inspector.samr.hr", "怀仁 冯市监", ["inspector"], "samr", "140681", "14068102001"),
+    ("inspector.culture.hr", "怀仁 褚文旅", ["inspector"], "culture", "140681", "14068103001"),
+    ("supervisor.hr", "怀仁 卫科长", ["supervisor"], "samr", "140681", "14068102002"),
+    ("police.hr", "怀仁 蒋民警", ["police_liaison"], "police", "140681", "14068104001"),
+]
+
+
+def seed_demo_users() -> list[User]:
+    """Create the demo accounts that do not exist yet; returns the ones created."""
+    created = []
+    existing = set(db.session.scalars(sa.select(User.username)))
+    for username, full_name, roles, department, region, credential in DEMO_USERS:
+        if username in existing:
+            continue
+        created.append(create_user({
+            "username": username, "full_name": full_name, "roles": roles, "department_code": department,
+            "region_code": region, "credential_number": credential, "password": DEMO_PASSWORD}))
+    return created
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Load demonstration data (safe to run again: existing records are kept)."""
+    set_actor(db.session, None, "seed-demo")
+    created = seed_demo_users()
+    db.session.commit()
+    click.echo(f"demo data: {len(created)} account(s) created, {len(DEMO_USERS) - len(created)} already there")
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
+    for username, full_name, roles, department, region, _ in DEMO_USERS:
+        click.echo(f"  {username:22} {','.join(roles):15} {department:18} {region}  {full_name}")

@@ -1,0 +1,80 @@
+"""Locale selection: the user's preference, then the session's choice, then Accept-Language;
+Simplified Chinese when nothing else decides."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app, has_request_context, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from .extensions import babel
+
+DEFAULT_LOCALE = "zh_CN"
+
+
+def supported_locales() -> list[str]:
+    return list(current_app.config["LANGUAGES"])
+
+
+def normalise_locale(value: str | None) -> str | None:
+    """Map 'zh', 'zh-CN', 'zh_Hans' ... and 'en-GB' ... onto the supported locales."""
+    if not value:
+        return None
+    value = value.replace("-", "_")
+    primary = value.split("_")[0].lower()
+    for locale in supported_locales():
+        if locale.lower() == value.lower() or locale.split("_")[0].lower() == primary:
+            return locale
+    return None
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    if getattr(current_user, "is_authenticated", False) and current_user.locale:
+        found = normalise_locale(current_user.locale)
+        if found:
+            return found
+    found = normalise_locale(session.get("locale"))
+    if found:
+        return found
+    for lang, _quality in request.accept_languages:
+        found = normalise_locale(lang)
+        if found:
+            return found
+    return DEFAULT_LOCALE
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for <html lang> ('zh-CN' or 'en')."""
+    return str(get_locale()).replace("_", "-")
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+def department_name(code: str | None) -> str:
+    department = current_app.extensions["inspect_reference"].departments.get(code or "")
+    return department.name(_locale()) if department else (code or "—")
+
+
+def region_name(code: str | None) -> str:
+    region = current_app.extensions["inspect_reference"].regions.get(code or "")
+    return region.name(_locale()) if region else (code or "—")
+
+
+def role_label(code: str) -> str:
+    from .auth.permissions import ROLES
+    return str(ROLES.get(code, code))
+
+
+def init_i18n(app) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(html_lang=html_lang, department_name=department_name,
+                                 region_name=region_name, role_label=role_label)
+    directory = Path(app.root_path) / "translations" / "zh_CN" / "LC_MESSAGES"
+    if not (directory / "messages.mo").exists():
+        app.logger.warning("Chinese catalogue not compiled (%s): run `make` or "
+                           "`pybabel compile -d inspect_app/translations`", directory)

@@ -1,0 +1,36 @@
+"""Navigation by role: each entry names its endpoint and the permission that shows it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from .auth.permissions import LOGIN, has_permission
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    description: object
+    permission: str
+
+
+# Areas add their entries here as they land (registry, planning, inspections, cases ...).
+NAV_ITEMS = [
+    NavItem("main.home", _l("Home"), _l("Your work at a glance"), LOGIN),
+    NavItem("admin.users", _l("Users"), _l("Accounts, roles and scopes"), "users.manage"),
+    NavItem("audit.events", _l("Audit log"), _l("Every change, hash-chained"), "audit.view"),
+    NavItem("api_docs.api_page", _l("API"), _l("HTTP API v1 reference"), LOGIN),
+]
+
+
+def navigation_for(user) -> list[dict]:
+    """The entries this user may open, with their URLs."""
+    items = []
+    for item in NAV_ITEMS:
+        if item.permission == LOGIN or has_permission(user, item.permission):
+            items.append({"url": url_for(item.endpoint), "label": item.label,
+                          "description": item.description, "endpoint": item.endpoint})
+    return items

@@ -1,0 +1,161 @@
+"""Fixtures: the app on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
+
+The schema is built once per backend by running the real migrations; each test then works
+on committed data (as the application does) and the tables are emptied afterwards.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_app import create_app
+from inspect_app.audit.models import GENESIS_HASH
+from inspect_app.extensions import db
+
+TEST_SECRET = "test-secret-key-that-is-long-enough"
+DEMO_PASSWORD = "correct-horse-battery"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def _pg_url() -> str:
+    url = os.environ["TEST_DATABASE_URL"]
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def base_config(url: str, **extra) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database per backend (fails, never skips, if PostgreSQL is unreachable)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        url = _pg_url()
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        except sa.exc.OperationalError as exc:
+            pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", pytrace=False)
+        finally:
+            engine.dispose()
+    app = create_app(base_config(url))
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name != "alembic_version"]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables)
+                                     + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+            conn.execute(sa.text(f"INSERT INTO audit_heads (id, last_seq, last_hash) VALUES (1, 0, '{GENESIS_HASH}')"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(base_config(database_url, INSPECT_DATA_DIR=str(tmp_path / "data")))
+    yield app
+    _empty_tables(app)
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create an account through the real service and commit it."""
+    from inspect_app.auth.services import create_user
+    counter = {"n": 0}
+
+    def factory(username=None, roles=("inspector",), department="hrss", region="140602",
+                password=DEMO_PASSWORD, credential=None, **extra):
+        counter["n"] += 1
+        username = username or f"user{counter['n']}.{'-'.join(roles)}".replace("_", "-")
+        if credential is None and "inspector" in roles:
+            credential = f"CRED-{username}"
+        with app.app_context():
+            user = create_user({"username": username, "full_name": extra.pop("full_name", username),
+                                "roles": list(roles), "department_code": department, "region_code": region,
+                                "password": password, "credential_number": credential, **extra})
+            db.session.commit()
+            return user.id
+    return factory
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_from(html: str | bytes) -> str:
+    if isinstance(html, bytes):
+        html = html.decode()
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username, password=DEMO_PASSWORD, follow=False):
+        page = self.client.get("/login")
+        return self.client.post("/login", data={"csrf_token": csrf_from(page.data), "username": username,
+                                                "password": password}, follow_redirects=follow)
+
+    def logout(self):
+        page = self.client.get("/")
+        return self.client.post("/logout", data={"csrf_token": csrf_from(page.data)})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def token_for(client):
+    def get(username, password=DEMO_PASSWORD):
+        r = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+        assert r.status_code == 201, r.json
+        return {"Authorization": f"Bearer {r.json['token']}"}
+    return get
