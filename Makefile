@@ -54,11 +54,11 @@ test-system-deps:
 	$(call apt_install,$(TEST_SYSTEM_PACKAGES))
 
 translations: install
-	$(VENV)/bin/pybabel compile --use-fuzzy -q -d inspect_app/translations
+	$(VENV)/bin/pybabel compile -d inspect_app/translations
 
 extract-messages: install
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o inspect_app/translations/messages.pot .
-	$(VENV)/bin/pybabel update -q -N -i inspect_app/translations/messages.pot -d inspect_app/translations
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o inspect_app/translations/messages.pot inspect_app templates
+	$(VENV)/bin/pybabel update --no-fuzzy-matching -i inspect_app/translations/messages.pot -d inspect_app/translations
 
 lint: install-test
 	$(VENV)/bin/flake8 inspect_app tests bench wsgi.py

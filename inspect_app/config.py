@@ -75,6 +75,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
         "LANGUAGES": ["zh_CN", "en"],
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",
         "LOGIN_RATE_LIMIT": env.get("INSPECT_LOGIN_RATE_LIMIT", "20 per minute"),
         "LOGIN_MAX_FAILURES": int(env.get("INSPECT_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("INSPECT_LOGIN_LOCKOUT_MINUTES", "15")),

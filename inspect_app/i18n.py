@@ -48,7 +48,8 @@ def select_locale() -> str:
 
 def html_lang() -> str:
     """The BCP 47 tag for <html lang> ('zh-CN' or 'en')."""
-    return str(get_locale()).replace("_", "-")
+    locale = get_locale()
+    return f"{locale.language}-{locale.territory}" if locale.territory else locale.language
 
 
 def _locale() -> str:
@@ -74,7 +75,8 @@ def init_i18n(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(html_lang=html_lang, department_name=department_name,
                                  region_name=region_name, role_label=role_label)
-    directory = Path(app.root_path) / "translations" / "zh_CN" / "LC_MESSAGES"
+    # Babel canonicalises zh_CN to zh_Hans_CN, so that is the catalogue's directory name.
+    directory = Path(app.root_path) / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
     if not (directory / "messages.mo").exists():
         app.logger.warning("Chinese catalogue not compiled (%s): run `make` or "
                            "`pybabel compile -d inspect_app/translations`", directory)

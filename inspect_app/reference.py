@@ -217,5 +217,3 @@ class ReferenceData:
         if scope_code == self.city.code:
             return True
         return region_code == scope_code
-
-

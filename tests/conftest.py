@@ -34,6 +34,8 @@ def base_config(url: str, **extra) -> dict:
         "SECRET_KEY": TEST_SECRET,
         "SQLALCHEMY_DATABASE_URI": url,
         "RATELIMIT_ENABLED": False,
+        # cheap hashes keep the suite fast; test_auth checks the production default separately
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SERVER_NAME": None,
     }
     config.update(extra)

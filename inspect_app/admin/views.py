@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from ..auth.forms import EmptyForm, UserForm
 from ..auth.models import User, UserRole
@@ -30,9 +31,10 @@ def _scoped_regions():
 
 def _fill_choices(form: UserForm) -> None:
     locale = str(get_locale())
-    form.department_code.choices = [(d.code, d.name(locale)) for d in _reference().departments.values()]
-    form.region_code.choices = [(r.code, f"{r.name(locale)} ({r.code})") for r in _scoped_regions()]
-    form.roles.choices = [(code, str(label)) for code, label in ROLES.items()]
+    form.department_code.choices = [SelectChoice(d.code, d.name(locale))
+                                    for d in _reference().departments.values()]
+    form.region_code.choices = [SelectChoice(r.code, f"{r.name(locale)} ({r.code})") for r in _scoped_regions()]
+    form.roles.choices = [SelectChoice(code, str(label)) for code, label in ROLES.items()]
 
 
 def _apply_errors(form: UserForm, exc: InvalidData) -> None:

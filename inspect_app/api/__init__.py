@@ -21,7 +21,6 @@ class InspectApi(Api):
         pass
 
 
-
 def api_blueprints() -> list:
     from .auth import blp as auth_blp
     from .core import blp as core_blp

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 from flask import has_request_context, request
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from .models import GENESIS_HASH, AuditEvent, AuditHead
 
@@ -102,6 +102,10 @@ def _queue(session: Session, item: dict) -> None:
 def record_event(session: Session, action: str, object_type: str, object_id: Any = None,
                  before: dict | None = None, after: dict | None = None) -> None:
     """Queue an explicit event (written at the next commit, with the ORM changes)."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any SQL still discards the event
     _queue(session, {"action": action, "object_type": object_type,
                      "object_id": None if object_id is None else str(object_id),
                      "before": _plain(before), "after": _plain(after)})
@@ -192,8 +196,9 @@ def _before_commit(session: Session) -> None:
     conn.execute(sa.update(heads).where(heads.c.id == 1).values(last_hash=prev))
 
 
-def _discard(session: Session, *args) -> None:
-    session.info.pop(PENDING, None)
+def _discard(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(PENDING, None)
 
 
 def install_audit_listeners(session_class) -> None:
@@ -202,7 +207,7 @@ def install_audit_listeners(session_class) -> None:
         return
     event.listen(session_class, "after_flush", _after_flush)
     event.listen(session_class, "before_commit", _before_commit)
-    event.listen(session_class, "after_rollback", _discard)
+    event.listen(session_class, "after_soft_rollback", _discard)
     session_class._audit_installed = True
 
 
@@ -257,5 +262,3 @@ def verify_chain(session: Session) -> tuple[int, ChainProblem | None]:
                                    f"head says seq {head.last_seq} but the chain ends at {expected_seq - 1}: "
                                    "the newest events were deleted or the head was edited")
     return count, None
-
-

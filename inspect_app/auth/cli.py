@@ -18,10 +18,14 @@ def users_cli():
     pass
 
 
+OPTION_OF_FIELD = {"department_code": "--department", "region_code": "--region", "roles": "--role",
+                   "credential_number": "--credential", "full_name": "--full-name", "username": "USERNAME"}
+
+
 def _fail(exc: InvalidData) -> None:
     for field, messages in exc.fields.items():
         for message in messages:
-            click.echo(f"error: --{field.replace('_code', '').replace('_', '-')}: {message}", err=True)
+            click.echo(f"error: {OPTION_OF_FIELD.get(field, '--' + field)}: {message}", err=True)
     raise SystemExit(2)
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-LANGUAGE_CHOICES = [("zh_CN", "中文"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")]
 
 
 class EmptyForm(FlaskForm):
@@ -48,7 +48,7 @@ class UserForm(FlaskForm):
     region_code = SelectField(_l("Region scope"), validators=[DataRequired()])
     roles = MultiCheckboxField(_l("Roles"))
     credential_number = StringField(_l("Enforcement credential number"), validators=[Optional(), Length(max=40)])
-    locale = SelectField(_l("Language"), choices=[("", "—")] + LANGUAGE_CHOICES, validators=[Optional()])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("", "—")] + LANGUAGE_CHOICES, validators=[Optional()])
     is_active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=256)],
                              render_kw={"autocomplete": "new-password"})

@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -13,8 +14,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..util import UTCDateTime, now_utc
 
-# scrypt (werkzeug's default) with an explicit cost so a library default change is visible here.
-PASSWORD_METHOD = "scrypt:32768:8:1"
+
+def password_method() -> str:
+    """scrypt with an explicit cost (config PASSWORD_HASH_METHOD), so a library default change
+    is visible; tests lower the cost, production keeps the default from config.py."""
+    return current_app.config["PASSWORD_HASH_METHOD"]
 
 
 def new_session_nonce() -> str:
@@ -65,7 +69,7 @@ class User(UserMixin, db.Model):
         return role in self.roles
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.password_hash = generate_password_hash(password, method=password_method())
         self.session_nonce = new_session_nonce()
 
     def check_password(self, password: str) -> bool:

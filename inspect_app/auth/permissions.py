@@ -136,4 +136,3 @@ def enforce_access():
     if marker != LOGIN and not has_permission(current_user, marker):
         abort(403)
     return None
-

@@ -1,14 +1,15 @@
 """Authentication plumbing: session and bearer-token users, CSRF, access enforcement, headers."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..extensions import csrf, db, login_manager
 from ..util import now_utc
 from .models import ApiToken, User, hash_token
-from .permissions import enforce_access
+from .permissions import PUBLIC, access_marker, enforce_access, public
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -62,10 +63,12 @@ def unauthorized():
 
 def _protect_session_api_writes():
     """The API is exempt from form CSRF; a browser session calling it must still send the token."""
-    if is_api_request() and request.method not in SAFE_METHODS and "api_token" not in g:
-        from flask_login import current_user
-        if current_user.is_authenticated:
-            csrf.protect()
+    if not is_api_request() or request.method in SAFE_METHODS or "api_token" in g:
+        return
+    if request.endpoint is None or access_marker(current_app, request.endpoint, request.method) == PUBLIC:
+        return  # public endpoints (token exchange) act on nothing of the session's user
+    if current_user.is_authenticated:
+        csrf.protect()
 
 
 def _security_headers(response):
@@ -86,6 +89,13 @@ def init_security(app) -> None:
     login_manager.session_protection = "basic"
     if app.config.get("INSPECT_PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if "static" in app.view_functions:
+        send_static = app.view_functions["static"]
+
+        @public
+        def static(filename):
+            return send_static(filename=filename)
+        app.view_functions["static"] = static
     app.before_request(enforce_access)
     app.before_request(_protect_session_api_writes)
     app.after_request(_security_headers)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record_event
 from ..errors import InvalidData
@@ -18,9 +19,16 @@ from .permissions import ROLES
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD_LENGTH = 10
-# A fixed hash to check against when the username is unknown, so timing does not reveal it.
-_DUMMY_HASH = ("scrypt:32768:8:1$Kg5ca6UmqBJ6HyTd$9966ad0eaf627823cba9c921bc2dcefb60031a2c1b8141ff14e187"
-               "baa05172674ee1e13442ce07b10256bdb0c71f3ecdc188447346e2dd959a9f3e84c2d30857")
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to check against when the username is unknown, so timing does not reveal it."""
+    from .models import password_method
+    method = password_method()
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _dummy_hashes[method]
 
 
 class AccountLocked(Exception):
@@ -147,8 +155,7 @@ def authenticate(username: str, password: str) -> User | None:
     name = normalise_username(username)
     user = db.session.scalar(sa.select(User).where(User.username == name))
     if user is None:
-        from werkzeug.security import check_password_hash
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         record_event(db.session, "auth.login_failed", "users", None, after={"username": name[:64]})
         return None
     if user.is_locked(now):

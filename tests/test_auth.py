@@ -1,0 +1,165 @@
+"""Signing in and out, lock-out, password changes, sessions."""
+import sqlalchemy as sa
+
+from inspect_app.auth.models import User
+from inspect_app.extensions import db
+from tests.conftest import DEMO_PASSWORD, csrf_from
+
+
+def _user(app, username) -> User:
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        db.session.expunge(user)
+        return user
+
+
+def test_login_page_is_chinese_by_default(client):
+    page = client.get("/login")
+    html = page.data.decode()
+    assert page.status_code == 200
+    assert '<html lang="zh-CN">' in html
+    assert "朔州市联合执法检查系统" in html and "用户名" in html and "登录" in html
+
+
+def test_login_and_logout(client, make_user, auth):
+    make_user("li.inspector")
+    response = auth.login("li.inspector")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    home = client.get("/").data.decode()
+    assert "欢迎，li.inspector" in home
+    assert auth.logout().headers["Location"] == "/login"
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_field_error(client, make_user, auth):
+    make_user("wang")
+    response = auth.login("wang", "not-the-password")
+    assert response.status_code == 200
+    assert "用户名或密码错误" in response.data.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_unknown_user_gets_the_same_message(client, auth):
+    response = auth.login("nobody", "whatever-password")
+    assert "用户名或密码错误" in response.data.decode()
+
+
+def test_lockout_after_repeated_failures(app, client, make_user, auth):
+    make_user("zhao")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth.login("zhao", "wrong-password")
+    # even the right password is refused while locked
+    response = auth.login("zhao", DEMO_PASSWORD)
+    assert response.status_code == 200
+    assert "账号已锁定" in response.data.decode()
+    assert _user(app, "zhao").locked_until_dt is not None
+
+
+def test_admin_unlocks(app, client, make_user, auth):
+    uid = make_user("sun")
+    make_user("boss", roles=("admin",), region="140600")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        auth.login("sun", "wrong-password")
+    auth.login("boss")
+    page = client.get(f"/admin/users/{uid}")
+    client.post(f"/admin/users/{uid}/unlock", data={"csrf_token": csrf_from(page.data)})
+    assert _user(app, "sun").locked_until_dt is None
+    auth.logout()
+    assert auth.login("sun").status_code == 302
+
+
+def test_login_is_rate_limited_per_address(app, database_url):
+    from inspect_app import create_app
+    from tests.conftest import AuthActions, base_config
+    limited = create_app(base_config(database_url, RATELIMIT_ENABLED=True))
+    auth = AuthActions(limited.test_client())
+    statuses = [auth.login(f"ghost{i}", "x" * 12).status_code for i in range(22)]
+    assert statuses[:20] == [200] * 20  # INSPECT_LOGIN_RATE_LIMIT default: 20 per minute
+    assert statuses[20:] == [429, 429]
+    other = AuthActions(limited.test_client())
+    other.client.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert other.login("ghost", "x" * 12).status_code == 200  # another tablet is not affected
+
+
+def test_passwords_are_hashed_with_scrypt(app, make_user):
+    make_user("hash.me")
+    stored = _user(app, "hash.me").password_hash
+    assert stored.startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
+    assert DEMO_PASSWORD not in stored
+
+
+def test_production_hash_cost():
+    from inspect_app.config import load_config
+    assert load_config({"SECRET_KEY": "x" * 32})["PASSWORD_HASH_METHOD"] == "scrypt:32768:8:1"
+
+
+def test_login_without_csrf_token_is_refused(client, make_user):
+    make_user("qian")
+    response = client.post("/login", data={"username": "qian", "password": DEMO_PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_logout_needs_post_with_csrf(client, make_user, auth):
+    make_user("zhou")
+    auth.login("zhou")
+    assert client.get("/logout").status_code == 405
+    client.post("/logout")  # no token: refused, still signed in
+    assert client.get("/").status_code == 200
+
+
+def test_next_parameter_cannot_redirect_off_site(client, make_user):
+    make_user("wu.min")
+    page = client.get("/login?next=https://evil.example/")
+    response = client.post("/login?next=https://evil.example/", data={
+        "csrf_token": csrf_from(page.data), "username": "wu.min", "password": DEMO_PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_next_parameter_keeps_local_path(client, make_user):
+    make_user("zheng", roles=("admin",), region="140600")
+    first = client.get("/admin/users")
+    assert first.headers["Location"] == "/login?next=/admin/users"
+    page = client.get(first.headers["Location"])
+    response = client.post(first.headers["Location"], data={
+        "csrf_token": csrf_from(page.data), "username": "zheng", "password": DEMO_PASSWORD})
+    assert response.headers["Location"] == "/admin/users"
+
+
+def test_password_change_ends_other_sessions(app, make_user):
+    make_user("feng")
+    laptop, tablet = app.test_client(), app.test_client()
+    from tests.conftest import AuthActions
+    AuthActions(laptop).login("feng")
+    AuthActions(tablet).login("feng")
+    page = laptop.get("/profile")
+    response = laptop.post("/profile", data={
+        "csrf_token": csrf_from(page.data), "current_password": DEMO_PASSWORD,
+        "new_password": "a-brand-new-secret", "confirm": "a-brand-new-secret"})
+    assert response.status_code == 302
+    assert laptop.get("/").status_code == 200       # this device stays signed in
+    assert tablet.get("/").status_code == 302       # the other is signed out
+    assert AuthActions(app.test_client()).login("feng", "a-brand-new-secret").status_code == 302
+
+
+def test_password_change_rejects_weak_password(client, make_user, auth):
+    make_user("chen")
+    auth.login("chen")
+    page = client.get("/profile")
+    response = client.post("/profile", data={
+        "csrf_token": csrf_from(page.data), "current_password": DEMO_PASSWORD,
+        "new_password": "short", "confirm": "short"})
+    assert response.status_code == 200
+    assert "密码至少 10 个字符" in response.data.decode()
+
+
+def test_deactivated_user_is_signed_out(app, client, make_user, auth):
+    uid = make_user("chu")
+    auth.login("chu")
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        from inspect_app.auth.services import update_user
+        update_user(db.session.get(User, uid), {"is_active": False})
+        db.session.commit()
+    assert client.get("/").status_code == 302
+    assert auth.login("chu").status_code == 200  # and cannot sign in again

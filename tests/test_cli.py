@@ -1,0 +1,89 @@
+"""The command line: users, seed-demo, registries."""
+import sqlalchemy as sa
+
+from inspect_app.auth.models import User
+from inspect_app.demo.cli import DEMO_PASSWORD, DEMO_USERS
+from inspect_app.extensions import db
+
+
+def test_users_create(app, runner):
+    result = runner.invoke(args=["users", "create", "Liu.Wei", "--password", "a-good-long-password",
+                                 "--role", "inspector", "--role", "supervisor", "--department", "hrss",
+                                 "--region", "140622", "--credential", "14062201009"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "liu.wei"))
+        assert user.roles == ["inspector", "supervisor"] and user.region_code == "140622"
+        assert user.check_password("a-good-long-password")
+
+
+def test_users_create_defaults_to_whole_city(app, runner):
+    result = runner.invoke(args=["users", "create", "city.planner", "--password", "a-good-long-password",
+                                 "--role", "planner", "--department", "hrss"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.region_code).where(User.username == "city.planner")) == "140600"
+
+
+def test_users_create_reports_each_problem(runner):
+    result = runner.invoke(args=["users", "create", "x", "--password", "short", "--role", "inspector",
+                                 "--department", "tax", "--region", "110000"])
+    assert result.exit_code == 2
+    for flag in ("USERNAME", "--password", "--department", "--region", "--credential"):
+        assert flag in result.output, flag
+
+
+def test_users_create_refuses_unknown_role(runner):
+    result = runner.invoke(args=["users", "create", "someone", "--password", "a-good-long-password",
+                                 "--role", "king", "--department", "hrss"])
+    assert result.exit_code == 2 and "king" in result.output
+
+
+def test_seed_demo_is_idempotent(app, runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert f"{len(DEMO_USERS)} account(s) created" in first.output
+    assert DEMO_PASSWORD in first.output and "inspector.hrss.sc" in first.output
+    second = runner.invoke(args=["seed-demo"])
+    assert "0 account(s) created" in second.output
+    with app.app_context():
+        users = db.session.scalars(sa.select(User)).all()
+        assert len(users) == len(DEMO_USERS)
+        roles = {r for u in users for r in u.roles}
+        assert roles == {"admin", "registrar", "planner", "inspector", "supervisor", "police_liaison", "viewer"}
+        counties = {u.region_code for u in users if "inspector" in u.roles}
+        assert counties == {"140602", "140681"}
+        for county in counties:  # a joint team can be formed in each demo county
+            assert {u.department_code for u in users
+                    if "inspector" in u.roles and u.region_code == county} == {"hrss", "samr", "culture"}
+
+
+def test_demo_logins_work(app, runner, client):
+    runner.invoke(args=["seed-demo"])
+    from tests.conftest import AuthActions
+    assert AuthActions(client).login("inspector.culture.hr", DEMO_PASSWORD).status_code == 302
+
+
+def test_set_password_and_deactivate(app, runner, make_user):
+    make_user("cli.target")
+    assert runner.invoke(args=["users", "set-password", "cli.target", "--password", "another-long-one"]).exit_code == 0
+    assert runner.invoke(args=["users", "deactivate", "cli.target"]).exit_code == 0
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "cli.target"))
+        assert user.check_password("another-long-one") and not user.is_active
+    listing = runner.invoke(args=["users", "list"]).output
+    assert "cli.target" in listing and "inactive" in listing
+
+
+def test_cli_changes_are_audited_as_cli(app, runner):
+    runner.invoke(args=["users", "create", "audited", "--password", "a-good-long-password",
+                        "--role", "viewer", "--department", "police"])
+    from inspect_app.audit.models import AuditEvent
+    with app.app_context():
+        actors = set(db.session.scalars(sa.select(AuditEvent.actor)))
+    assert actors == {"cli"}
+
+
+def test_registries_check(runner):
+    result = runner.invoke(args=["registries", "check"])
+    assert result.exit_code == 0 and "6 departments, 7 regions" in result.output
