@@ -58,7 +58,7 @@ translations: install
 
 extract-messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o inspect_app/translations/messages.pot inspect_app templates
-	$(VENV)/bin/pybabel update --no-fuzzy-matching -i inspect_app/translations/messages.pot -d inspect_app/translations
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -i inspect_app/translations/messages.pot -d inspect_app/translations
 
 lint: install-test
 	$(VENV)/bin/flake8 inspect_app tests bench wsgi.py

@@ -61,6 +61,11 @@ def department_name(code: str | None) -> str:
     return department.name(_locale()) if department else (code or "—")
 
 
+def department_short(code: str | None) -> str:
+    department = current_app.extensions["inspect_reference"].departments.get(code or "")
+    return department.short(_locale()) if department else (code or "—")
+
+
 def region_name(code: str | None) -> str:
     region = current_app.extensions["inspect_reference"].regions.get(code or "")
     return region.name(_locale()) if region else (code or "—")
@@ -74,6 +79,7 @@ def role_label(code: str) -> str:
 def init_i18n(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(html_lang=html_lang, department_name=department_name,
+                                 department_short=department_short,
                                  region_name=region_name, role_label=role_label)
     # Babel canonicalises zh_CN to zh_Hans_CN, so that is the catalogue's directory name.
     directory = Path(app.root_path) / "translations" / "zh_Hans_CN" / "LC_MESSAGES"

@@ -97,3 +97,11 @@ def test_role_and_department_names_follow_locale(client, make_user):
     en = client.get("/", headers={"Accept-Language": "en"}).data.decode()
     assert "Licensing desk" in en and "Shuozhou Administration for Market Regulation" in en
     assert "Shuocheng District" in en and "登记窗口" not in en
+
+
+def test_translated_strings_escape_their_parameters(client, make_user):
+    make_user("markup.name", full_name="<b>李</b><script>alert(1)</script>")
+    AuthActions(client).login("markup.name")
+    html = client.get("/").data.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "欢迎，&lt;b&gt;李&lt;/b&gt;" in html
