@@ -81,15 +81,22 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_request_lifecycle(app: Flask) -> None:
     """One commit per request, at one place; any error response rolls back."""
+    from flask import g
+
+    from .api.idempotency import check_idempotency_key, store_idempotent_response
     from .extensions import db
+
+    app.before_request(check_idempotency_key)
 
     @app.after_request
     def _commit(response):
-        from flask import g
-        if response.status_code < 400 or (response.status_code < 500 and g.get("keep_changes_on_error")):
-            db.session.commit()
-        else:
-            db.session.rollback()
+        keep = response.status_code < 400 or (response.status_code < 500 and g.get("keep_changes_on_error"))
+        if not keep:
+            db.session.rollback()  # also releases an Idempotency-Key claimed by this request
+            return response
+        if response.status_code < 400 and "idempotency" in g:
+            store_idempotent_response(response)
+        db.session.commit()
         return response
 
     if not app.debug and not app.testing:
