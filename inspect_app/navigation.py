@@ -22,7 +22,7 @@ NAV_ITEMS = [
     NavItem("main.home", _l("Home"), _l("Your work at a glance"), LOGIN),
     NavItem("admin.users", _l("Users"), _l("Accounts, roles and scopes"), "users.manage"),
     NavItem("audit.events", _l("Audit log"), _l("Every change, hash-chained"), "audit.view"),
-    NavItem("api_docs.api_page", _l("API"), _l("HTTP API v1 reference"), LOGIN),
+    NavItem("api_docs.api_page", _l("API"), _l("HTTP API v1 reference"), "api.docs"),
 ]
 
 

@@ -29,6 +29,8 @@ PERMISSIONS: dict[str, tuple[frozenset[str], bool]] = {
     "reference.view": (ALL_ROLES, False),
     "users.manage": (frozenset({"admin"}), False),
     "audit.view": (frozenset({"admin"}), False),
+    # the API page itself is public; this only decides who sees it in the navigation
+    "api.docs": (frozenset({"admin", "planner"}), False),
 }
 
 PUBLIC = "__public__"

@@ -57,7 +57,8 @@ def load_user_from_token(req) -> User | None:
 def unauthorized():
     if is_api_request():
         abort(401)
-    flash(login_manager.login_message, "info")
+    if request.path != "/":  # opening the site is not an error worth a message
+        flash(login_manager.login_message, "info")
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
 
