@@ -21,10 +21,10 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _demo_secret_key(instance_dir: Path) -> str:
+def _demo_secret_key(instance_dir: Path, filename: str = "demo-secret-key") -> str:
     """A random key kept under instance/ so that demo sessions survive a restart."""
     instance_dir.mkdir(parents=True, exist_ok=True)
-    path = instance_dir / "demo-secret-key"
+    path = instance_dir / filename
     if not path.exists():
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
@@ -50,6 +50,16 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
                 "For a local demonstration only, set INSPECT_DEMO=1 (or use `make run`)."
             )
 
+    id_hmac_key = env.get("INSPECT_ID_HMAC_KEY", "")
+    if len(id_hmac_key) < 16:
+        if demo or debug:
+            id_hmac_key = _demo_secret_key(instance_dir, "demo-id-hmac-key")
+        else:
+            raise ConfigError(
+                "INSPECT_ID_HMAC_KEY is missing or shorter than 16 characters. It keys the HMAC under which "
+                "identity-card numbers are matched; set it once and keep it (changing it breaks matching):\n"
+                "    export INSPECT_ID_HMAC_KEY=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\"")
+
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'inspect.sqlite3'}"
     if database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
@@ -59,11 +69,13 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
     data_dir = Path(env.get("INSPECT_DATA_DIR", str(instance_dir / "data")))
     return {
         "SECRET_KEY": secret_key,
+        "ID_HMAC_KEY": id_hmac_key,
         "INSPECT_DEMO": demo,
         "INSTANCE_DIR": str(instance_dir),
         "INSPECT_DATA_DIR": str(data_dir),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A ping per checkout guards against a restarted PostgreSQL; SQLite has nothing to ping.
+        "SQLALCHEMY_ENGINE_OPTIONS": {} if database_url.startswith("sqlite") else {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _truthy(env.get("SESSION_COOKIE_SECURE")),
@@ -80,7 +92,14 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
         "LOGIN_MAX_FAILURES": int(env.get("INSPECT_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("INSPECT_LOGIN_LOCKOUT_MINUTES", "15")),
         "API_TOKEN_HOURS": int(env.get("INSPECT_API_TOKEN_HOURS", "12")),
+        # how long a worker trusts a validated token before asking the database again
+        "API_TOKEN_CACHE_SECONDS": float(env.get("INSPECT_API_TOKEN_CACHE_SECONDS", "5")),
         "MAX_CONTENT_LENGTH": int(env.get("INSPECT_MAX_UPLOAD_MB", "32")) * 1024 * 1024,
+        # Geocoding: offline gazetteer by default (closed network); nominatim or baidu when configured.
+        "GEOCODER": env.get("INSPECT_GEOCODER", "offline"),
+        "GEOCODER_URL": env.get("INSPECT_GEOCODER_URL", ""),
+        "GEOCODER_API_KEY": env.get("INSPECT_GEOCODER_API_KEY", ""),
+        "GEOCODER_TIMEOUT_S": env.get("INSPECT_GEOCODER_TIMEOUT_S", "5"),
         "REGISTRIES_DIR": env.get("INSPECT_REGISTRIES_DIR", str(PROJECT_ROOT / "registries")),
         # flask-smorest / OpenAPI
         "API_TITLE": "Shuozhou joint inspection API",

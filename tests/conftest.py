@@ -16,6 +16,9 @@ from inspect_app.audit.models import GENESIS_HASH
 from inspect_app.extensions import db
 
 TEST_SECRET = "test-secret-key-that-is-long-enough"
+# keys as create_app() takes them, and as the environment gives them to load_config()
+APP_KEYS = {"SECRET_KEY": TEST_SECRET, "ID_HMAC_KEY": "test-id-hmac-key-0123456789"}
+ENV_KEYS = {"SECRET_KEY": TEST_SECRET, "INSPECT_ID_HMAC_KEY": "test-id-hmac-key-0123456789"}
 DEMO_PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -31,9 +34,10 @@ def _pg_url() -> str:
 def base_config(url: str, **extra) -> dict:
     config = {
         "TESTING": True,
-        "SECRET_KEY": TEST_SECRET,
+        **APP_KEYS,
         "SQLALCHEMY_DATABASE_URI": url,
         "RATELIMIT_ENABLED": False,
+        "API_TOKEN_CACHE_SECONDS": 0,  # test_api.py checks the cache on its own
         # cheap hashes keep the suite fast; test_auth checks the production default separately
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SERVER_NAME": None,

@@ -176,3 +176,39 @@ def test_bearer_wins_over_session_cookie(client, make_user, token_for):
     AuthActions(client).login("cookie.user")
     header = token_for("bearer.user")
     assert client.get("/api/v1/auth/me", headers=header).json["username"] == "bearer.user"
+
+
+def test_token_cache_serves_repeat_requests_and_honours_revocation(app, client, make_user, token_for):
+    """With the per-worker cache on, a repeat request needs no query; a revocation here is immediate;
+    a change made by another worker is seen once the entry ages out."""
+    from inspect_app.auth.security import token_cache
+    app.config["API_TOKEN_CACHE_SECONDS"] = 60
+    token_cache.clear()
+    uid = make_user("cached.user")
+    header = token_for("cached.user")
+    assert client.get("/api/v1/auth/me", headers=header).status_code == 200
+    statements = []
+    from sqlalchemy import event
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(a[2]))
+    assert client.get("/api/v1/auth/me", headers=header).json["username"] == "cached.user"
+    assert statements == []
+    # another worker revoked it directly in the database: this worker still trusts it until expiry
+    with app.app_context():
+        db.session.execute(sa.update(ApiToken).values(revoked_dt=now_utc()))
+        db.session.commit()
+    assert client.get("/api/v1/auth/me", headers=header).status_code == 200
+    app.config["API_TOKEN_CACHE_SECONDS"] = 60
+    token_cache._entries = {k: (0, *v[1:]) for k, v in token_cache._entries.items()}  # the entry ages out
+    _error(client.get("/api/v1/auth/me", headers=header), 401)
+    # a revocation through this process evicts at once
+    header2 = token_for("cached.user")
+    assert client.get("/api/v1/auth/me", headers=header2).status_code == 200
+    with app.app_context():
+        from inspect_app.auth.models import User
+        from inspect_app.auth.services import update_user
+        update_user(db.session.get(User, uid), {"is_active": False})
+        db.session.commit()
+    _error(client.get("/api/v1/auth/me", headers=header2), 401)
+    token_cache.clear()

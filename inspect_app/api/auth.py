@@ -11,7 +11,8 @@ from marshmallow import Schema, fields, validate
 from ..auth.permissions import login_required, public
 from ..auth.services import AccountLocked, authenticate, issue_token, revoke_token
 from ..errors import ApiError
-from ..extensions import limiter
+from ..auth.models import ApiToken
+from ..extensions import db, limiter
 
 blp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
@@ -67,7 +68,8 @@ class Token(MethodView):
     @blp.response(204)
     def delete(self):
         """Revoke the bearer token used for this request."""
-        api_token = g.get("api_token")
+        token_id = g.get("api_token_id")
+        api_token = db.session.get(ApiToken, token_id) if token_id else None
         if api_token is None:
             raise ApiError(400, _("This request was not made with a bearer token."), code="no_token")
         revoke_token(api_token)
@@ -80,4 +82,4 @@ class Me(MethodView):
     @blp.response(200, MeSchema)
     def get(self):
         """The account behind the token or session."""
-        return current_user
+        return current_user._get_current_object()

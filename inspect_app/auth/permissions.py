@@ -29,6 +29,15 @@ PERMISSIONS: dict[str, tuple[frozenset[str], bool]] = {
     "reference.view": (ALL_ROLES, False),
     "users.manage": (frozenset({"admin"}), False),
     "audit.view": (frozenset({"admin"}), False),
+    "entities.view": (ALL_ROLES, False),
+    # create covers both desk applications (which also need entities.edit) and inspectors
+    # recording an unlicensed operator found in the field
+    "entities.create": (frozenset({"admin", "registrar", "inspector", "supervisor"}), False),
+    "entities.edit": (frozenset({"admin", "registrar"}), False),
+    "entities.status": (frozenset({"admin", "registrar", "supervisor"}), False),
+    "licences.edit": (frozenset({"admin", "registrar"}), False),
+    "entities.import": (frozenset({"admin", "registrar"}), False),
+    "registry.lists": (frozenset({"admin", "registrar", "supervisor"}), False),
     # the API page itself is public; this only decides who sees it in the navigation
     "api.docs": (frozenset({"admin", "planner"}), False),
 }

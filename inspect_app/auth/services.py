@@ -138,6 +138,8 @@ def update_user(user: User, data: dict) -> User:
         if not user.is_active:
             user.session_nonce = secrets.token_hex(8)
             revoke_tokens(user)
+    if "roles" in data or "region_code" in data or "department_code" in data:
+        _evict(user.id)  # a cached token must not keep the old roles or scope
     db.session.flush()
     return user
 
@@ -188,10 +190,16 @@ def issue_token(user: User, label: str | None = None) -> tuple[str, ApiToken]:
     return token, api_token
 
 
+def _evict(user_id: int) -> None:
+    from .security import token_cache
+    token_cache.evict_user(user_id)
+
+
 def revoke_token(api_token: ApiToken) -> None:
     if api_token.revoked_dt is None:
         api_token.revoked_dt = now_utc()
         db.session.flush()
+    _evict(api_token.user_id)
 
 
 def revoke_tokens(user: User) -> int:
@@ -200,4 +208,5 @@ def revoke_tokens(user: User) -> int:
     for api_token in tokens:
         api_token.revoked_dt = now_utc()
     db.session.flush()
+    _evict(user.id)
     return len(tokens)
