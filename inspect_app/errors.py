@@ -150,8 +150,35 @@ def handle_unexpected(exc: Exception):
 def init_errors(app) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ApiError, handle_api_error)
+    from sqlalchemy.exc import IntegrityError
     app.register_error_handler(InvalidData, lambda exc: handle_invalid_data(exc))
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(Exception, handle_unexpected)
+
+
+# Unique constraints a race can trip (two desks registering the same code at once): the loser
+# gets a 409 naming the field, not a 500. Areas add their constraints here.
+UNIQUE_CONSTRAINT_FIELDS: dict[str, tuple[str, object]] = {}
+
+
+def handle_integrity_error(exc):
+    db.session.rollback()
+    text = str(getattr(exc, "orig", exc))
+    for constraint, (field, message) in UNIQUE_CONSTRAINT_FIELDS.items():
+        if constraint in text or _sqlite_columns_match(constraint, text):
+            if _wants_json():
+                return json_error(409, str(message), code="conflict", fields={field: [str(message)]})
+            return render_template("errors/error.html", status=409, message=str(message)), 409
+    return handle_unexpected(exc)
+
+
+def _sqlite_columns_match(constraint: str, text: str) -> bool:
+    """SQLite names the columns, not the constraint: 'UNIQUE constraint failed: entities.credit_code'."""
+    if not constraint.startswith("uq_") or "UNIQUE constraint failed" not in text:
+        return False
+    qualified = [c.strip() for c in text.split("failed:", 1)[1].split("\n")[0].split(",")]
+    table = qualified[0].split(".")[0]
+    return constraint == "uq_" + table + "_" + "_".join(c.split(".")[-1] for c in qualified)
 
 
 class InvalidData(Exception):

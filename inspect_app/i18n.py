@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .extensions import babel
@@ -71,6 +72,18 @@ def region_name(code: str | None) -> str:
     return region.name(_locale()) if region else (code or "—")
 
 
+def kind_name(code: str | None) -> str:
+    kind = current_app.extensions["inspect_reference"].kinds.get(code or "")
+    return kind.name(_locale()) if kind else (code or "—")
+
+
+DECISION_LABELS = {"pass": _l("Pass"), "warn": _l("Warning"), "block": _l("Blocked")}
+
+
+def decision_label(code: str) -> str:
+    return str(DECISION_LABELS.get(code, code))
+
+
 def role_label(code: str) -> str:
     from .auth.permissions import ROLES
     return str(ROLES.get(code, code))
@@ -79,7 +92,8 @@ def role_label(code: str) -> str:
 def init_i18n(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(html_lang=html_lang, department_name=department_name,
-                                 department_short=department_short,
+                                 department_short=department_short, kind_name=kind_name,
+                                 decision_label=decision_label,
                                  region_name=region_name, role_label=role_label)
     # Babel canonicalises zh_CN to zh_Hans_CN, so that is the catalogue's directory name.
     directory = Path(app.root_path) / "translations" / "zh_Hans_CN" / "LC_MESSAGES"

@@ -20,6 +20,7 @@ class NavItem:
 # Areas add their entries here as they land (registry, planning, inspections, cases ...).
 NAV_ITEMS = [
     NavItem("main.home", _l("Home"), _l("Your work at a glance"), LOGIN),
+    NavItem("registry.entities", _l("Registry"), _l("Agencies and venues, licences, statuses"), "entities.view"),
     NavItem("admin.users", _l("Users"), _l("Accounts, roles and scopes"), "users.manage"),
     NavItem("audit.events", _l("Audit log"), _l("Every change, hash-chained"), "audit.view"),
     NavItem("api_docs.api_page", _l("API"), _l("HTTP API v1 reference"), "api.docs"),

@@ -130,7 +130,7 @@ def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
-def _read_yaml(path: Path, top_key: str) -> list[dict]:
+def _read_mapping(path: Path) -> dict:
     try:
         with path.open(encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
@@ -138,7 +138,14 @@ def _read_yaml(path: Path, top_key: str) -> list[dict]:
         raise ReferenceDataError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         raise ReferenceDataError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get(top_key), list):
+    if not isinstance(data, dict):
+        raise ReferenceDataError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _read_yaml(path: Path, top_key: str) -> list[dict]:
+    data = _read_mapping(path)
+    if not isinstance(data.get(top_key), list):
         raise ReferenceDataError(f"{path}: expected a mapping with a list under '{top_key}'")
     return data[top_key]
 
@@ -175,9 +182,10 @@ class ReferenceData:
         self.directory = Path(directory)
         self.departments: dict[str, Department] = {}
         self.regions: dict[str, Region] = {}
-        # Registry kinds (registries/kinds/*.yaml) are loaded here by the registries area.
         self.kinds: dict[str, Any] = {}
         self._load()
+        from .registry.kinds import load_kinds
+        self.kinds = load_kinds(self.directory / "kinds", set(self.departments))
 
     def _load(self) -> None:
         dep_path = self.directory / "departments.yaml"

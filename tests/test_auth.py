@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from inspect_app.auth.models import User
 from inspect_app.extensions import db
-from tests.conftest import DEMO_PASSWORD, csrf_from
+from tests.conftest import DEMO_PASSWORD, ENV_KEYS, csrf_from
 
 
 def _user(app, username) -> User:
@@ -90,7 +90,7 @@ def test_passwords_are_hashed_with_scrypt(app, make_user):
 
 def test_production_hash_cost():
     from inspect_app.config import load_config
-    assert load_config({"SECRET_KEY": "x" * 32})["PASSWORD_HASH_METHOD"] == "scrypt:32768:8:1"
+    assert load_config({**ENV_KEYS})["PASSWORD_HASH_METHOD"] == "scrypt:32768:8:1"
 
 
 def test_login_without_csrf_token_is_refused(client, make_user):

@@ -42,7 +42,8 @@ def test_downgrade_and_upgrade_again(tmp_path):
     from flask_migrate import downgrade, upgrade
 
     from inspect_app import create_app
-    app = create_app({"SECRET_KEY": "x" * 32, "TESTING": True,
+    from tests.conftest import APP_KEYS
+    app = create_app({**APP_KEYS, "TESTING": True,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite3'}"})
     with app.app_context():
         upgrade()

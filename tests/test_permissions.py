@@ -12,9 +12,9 @@ import pytest
 from inspect_app import create_app
 from inspect_app.auth.permissions import (ALL_ROLES, LOGIN, PERMISSIONS, PUBLIC, access_marker, can,
                                           roles_without)
-from tests.conftest import TEST_SECRET
+from tests.conftest import APP_KEYS
 
-_app = create_app({"SECRET_KEY": TEST_SECRET, "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+_app = create_app({**APP_KEYS, "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 # Routes that are meant for everyone; anything else must be refused to outsiders.
 EXPECTED_PUBLIC = {

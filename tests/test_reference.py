@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from inspect_app import create_app
+from tests.conftest import APP_KEYS
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.reference import ReferenceData, ReferenceDataError
 
@@ -66,7 +67,7 @@ def test_bad_file_names_file_entry_and_field(registries, filename, old, new, exp
 def test_bad_file_stops_the_app(registries):
     _edit(registries / "regions.yaml", "lon: 113.18", "lon: -113.18")
     with pytest.raises(ReferenceDataError, match=r"regions.yaml: entry 5 \(140622\): field 'seat.lon'"):
-        create_app({"SECRET_KEY": "x" * 32, "REGISTRIES_DIR": str(registries), "TESTING": True})
+        create_app({**APP_KEYS, "REGISTRIES_DIR": str(registries), "TESTING": True})
 
 
 def test_missing_file(registries):

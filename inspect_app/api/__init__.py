@@ -22,9 +22,10 @@ class InspectApi(Api):
 
 
 def api_blueprints() -> list:
+    from ..registry.api import blp as registry_blp
     from .auth import blp as auth_blp
     from .core import blp as core_blp
-    return [core_blp, auth_blp]
+    return [core_blp, auth_blp, registry_blp]
 
 
 def init_api(app) -> None:

@@ -51,10 +51,15 @@ def seed_demo_users() -> list[User]:
 @with_appcontext
 def seed_demo():
     """Load demonstration data (safe to run again: existing records are kept)."""
+    from flask import current_app
+
+    from .registry import seed_demo_registry
     set_actor(db.session, None, "seed-demo")
     created = seed_demo_users()
+    entities = seed_demo_registry(current_app.extensions["inspect_reference"])
     db.session.commit()
-    click.echo(f"demo data: {len(created)} account(s) created, {len(DEMO_USERS) - len(created)} already there")
+    click.echo(f"demo data: {len(created)} account(s) created, {len(DEMO_USERS) - len(created)} already there; "
+               f"{entities} entities created")
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for username, full_name, roles, department, region, _ in DEMO_USERS:
         click.echo(f"  {username:22} {','.join(roles):15} {department:18} {region}  {full_name}")

@@ -25,7 +25,11 @@ def _navigation():
     from flask_login import current_user
 
     from ..auth.forms import EmptyForm, LanguageForm
+    from ..auth.permissions import can as _can
+
+    def can(permission, obj=None):
+        return _can(current_user, permission, obj)
     if not getattr(current_user, "is_authenticated", False):
-        return {"nav_items": [], "logout_form": None, "header_language_form": LanguageForm()}
+        return {"nav_items": [], "logout_form": None, "header_language_form": LanguageForm(), "can": can}
     return {"nav_items": navigation_for(current_user), "logout_form": EmptyForm(),
-            "header_language_form": LanguageForm()}
+            "header_language_form": LanguageForm(), "can": can}
