@@ -212,3 +212,13 @@ def test_token_cache_serves_repeat_requests_and_honours_revocation(app, client, 
         db.session.commit()
     _error(client.get("/api/v1/auth/me", headers=header2), 401)
     token_cache.clear()
+
+
+def test_geocode_from_the_offline_gazetteer(client, make_user, token_for):
+    make_user("geo.user", roles=("registrar",))
+    header = token_for("geo.user")
+    found = client.get("/api/v1/geocode?address=怀仁市云中镇仁和路12号&region_code=140681", headers=header).json
+    assert found["result"]["source"] == "gazetteer" and found["result"]["region_code"] == "140681"
+    assert 39.5 < found["result"]["lat"] < 40.1
+    nothing = client.get("/api/v1/geocode?address=火星基地", headers=header).json
+    assert nothing["result"] is None and "请手工填写坐标" in nothing["message"]

@@ -110,3 +110,34 @@ def test_list_and_expiring_pages(app, client, make_user):
     assert "快到期中介" not in client.get("/registry/licences/expiring?days=30").data.decode()
     assert "快到期中介" in client.get("/registry/licences/expiring?days=60").data.decode()
     assert "快到期中介" in client.get("/registry/?licence_expiring=60").data.decode()
+
+
+def test_sites_and_blacklist_feed_the_gate(app, client, make_user):
+    _desk(client, make_user)
+    page = client.get("/registry/sites")
+    added = client.post("/registry/sites", data={
+        "csrf_token": csrf_from(page.data), "site_kind": "kindergarten", "name": "朔城区阳光幼儿园",
+        "region_code": "140602", "lat": "39.3300", "lon": "112.4300", "crs": "wgs84"}, follow_redirects=True)
+    assert "朔城区阳光幼儿园" in added.data.decode()
+    bad = client.post("/registry/sites", data={
+        "csrf_token": csrf_from(page.data), "site_kind": "kindergarten", "name": "x", "region_code": "140602",
+        "lat": "95", "lon": "112.43", "crs": "wgs84"})
+    assert bad.status_code == 200 and "errors" in bad.data.decode()
+    page = client.get("/registry/blacklist")
+    listed = client.post("/registry/blacklist", data={
+        "csrf_token": csrf_from(page.data), "subject_type": "person", "id_number": "11010519491231002X",
+        "name": "张某", "reason": "曾因容留卖淫被判刑", "legal_basis": "娱乐场所管理条例 第5条",
+        "bars_venue_work": "y"}, follow_redirects=True)
+    html = listed.data.decode()
+    assert "110105********002X" in html and "11010519491231002X" not in html
+    form = client.get("/registry/new/entertainment_venue")
+    checked = client.post("/registry/new/entertainment_venue", data=_venue_form(
+        csrf_from(form.data), action="check", lat="39.3305", lon="112.4300",
+        legal_rep_id_number="11010519491231002X")).data.decode()
+    assert "朔城区阳光幼儿园" in checked and "法定代表人（110105********002X）属禁止情形" in checked
+
+
+def test_blacklist_needs_the_right_role(client, make_user):
+    make_user("insp.bl", roles=("inspector",))
+    AuthActions(client).login("insp.bl")
+    assert client.get("/registry/blacklist").status_code == 403

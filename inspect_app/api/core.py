@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
 
 from ..auth.permissions import permission_required, public
 from ..extensions import db
@@ -100,3 +101,38 @@ class Kinds(MethodView):
     def get(self):
         """Registry kinds declared in registries/kinds/*.yaml."""
         return page_of([k.to_dict() for k in _reference().kinds.values()])
+
+
+class GeocodeArgsSchema(Schema):
+    address = fields.String(required=True, validate=validate.Length(min=2, max=300))
+    region_code = fields.String(load_default=None)
+
+
+class GeocodeResultSchema(Schema):
+    lat = fields.Float()
+    lon = fields.Float()
+    precision_m = fields.Float()
+    source = fields.String()
+    matched = fields.String()
+    region_code = fields.String(allow_none=True)
+
+
+class GeocodeSchema(Schema):
+    result = fields.Nested(GeocodeResultSchema, allow_none=True)
+    message = fields.String(allow_none=True)
+
+
+@blp.route("/geocode")
+class Geocode(MethodView):
+    @permission_required("reference.view")
+    @blp.arguments(GeocodeArgsSchema, location="query")
+    @blp.response(200, GeocodeSchema)
+    def get(self, args):
+        """An approximate WGS-84 position for an address: the configured geocoder, else the offline
+        gazetteer of Shuozhou's towns and streets (``message`` says when it fell back)."""
+        from ..registry import geo
+        found = geo.geocode(args["address"], args.get("region_code"))
+        message = str(found.message) if found.message else None
+        if found.result is None and message is None:
+            message = str(_l("No town or street of the city was recognised in this address: place the pin by hand."))
+        return {"result": found.result.to_dict() if found.result else None, "message": message}

@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, tuple[frozenset[str], bool]] = {
     "licences.edit": (frozenset({"admin", "registrar"}), False),
     "entities.import": (frozenset({"admin", "registrar"}), False),
     "registry.lists": (frozenset({"admin", "registrar", "supervisor"}), False),
+    "sites.manage": (frozenset({"admin", "registrar"}), False),
+    "blacklist.manage": (frozenset({"admin", "registrar", "supervisor"}), False),
     # the API page itself is public; this only decides who sees it in the navigation
     "api.docs": (frozenset({"admin", "planner"}), False),
 }

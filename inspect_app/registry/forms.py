@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DecimalField, IntegerField, SelectChoice, SelectField, StringField,
                      TextAreaField)
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .models import CRS_VALUES
 
@@ -33,7 +33,7 @@ class EntityForm(FlaskForm):
 def attribute_field(kind_field, locale: str):
     """A WTForms field for one kind-specific field (validation proper stays in the service)."""
     label = kind_field.label(locale)
-    validators = [Optional()]
+    validators = [InputRequired()] if kind_field.required else [Optional()]
     if kind_field.type == "integer":
         return IntegerField(label, validators=validators)
     if kind_field.type == "number":
@@ -68,3 +68,27 @@ class LicenceForm(FlaskForm):
 class LicenceStatusForm(FlaskForm):
     status = SelectField(_l("Licence status"), validators=[DataRequired()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class SiteForm(FlaskForm):
+    site_kind = SelectField(_l("Kind of site"), validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    region_code = SelectField(_l("County"), validators=[DataRequired()])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    lat = DecimalField(_l("Latitude"), places=7, validators=[DataRequired(), NumberRange(-90, 90)])
+    lon = DecimalField(_l("Longitude"), places=7, validators=[DataRequired(), NumberRange(-180, 180)])
+    crs = SelectField(_l("Coordinate system"), choices=[SelectChoice(c, c.upper()) for c in CRS_VALUES],
+                      default="wgs84")
+
+
+class BlacklistForm(FlaskForm):
+    subject_type = SelectField(_l("Listed"), choices=[SelectChoice("entity", _l("An entity (credit code)")),
+                                                      SelectChoice("person", _l("A person (ID number)"))])
+    credit_code = StringField(_l("Unified social credit code"), validators=[Optional(), Length(max=40)])
+    id_number = StringField(_l("ID number"), validators=[Optional(), Length(max=30)],
+                            render_kw={"autocomplete": "off"})
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+    legal_basis = StringField(_l("Legal basis"), validators=[DataRequired(), Length(max=500)])
+    bars_venue_work = BooleanField(_l("Barred from opening or working in entertainment venues (条例 Art 5)"))
+    until = DateField(_l("Listed until (empty: indefinitely)"), validators=[Optional()])

@@ -388,3 +388,87 @@ def keep_refusal() -> None:
     """A refused transition is audited: let the request commit its refusal event despite the 409."""
     from flask import g
     g.keep_changes_on_error = True
+
+
+# --- the lists the entry gate consults ---------------------------------------------------------
+
+SITE_KINDS = {"school": _l("School"), "kindergarten": _l("Kindergarten"), "hospital": _l("Hospital"),
+              "government": _l("Government organ")}
+
+
+def add_sensitive_site(data: dict):
+    """Register a school, kindergarten, hospital or government organ with its position."""
+    from . import geo
+    from .models import SensitiveSite
+    errors: dict[str, list] = {}
+    if data.get("site_kind") not in SITE_KINDS:
+        errors["site_kind"] = [_l("Unknown kind of site.")]
+    name = " ".join(str(data.get("name") or "").split())
+    if not name:
+        errors["name"] = [_l("This field is required.")]
+    elif len(name) > 200:
+        errors["name"] = [_l("At most %(n)d characters.", n=200)]
+    region = data.get("region_code")
+    if region not in reference().regions or reference().regions[region].is_city:
+        errors["region_code"] = [_l("Choose a county-level region.")]
+    try:
+        point = geo.normalize_point(data.get("lat"), data.get("lon"), data.get("crs") or "wgs84")
+    except geo.CoordinateError as exc:
+        errors[exc.field] = [exc.message]
+        point = None
+    if errors:
+        raise InvalidData(errors)
+    site = SensitiveSite(site_kind=data["site_kind"], name=name, region_code=region,
+                         address=(data.get("address") or "").strip()[:300] or None, lat=point.lat, lon=point.lon)
+    db.session.add(site)
+    db.session.flush()
+    return site
+
+
+def add_blacklist_entry(data: dict):
+    """Bar an entity (credit code) or a person (ID number, kept as HMAC and mask) from entry."""
+    from .models import BlacklistEntry
+    errors: dict[str, list] = {}
+    subject = data.get("subject_type")
+    entry = BlacklistEntry(subject_type=subject or "")
+    if subject == "entity":
+        try:
+            entry.credit_code = validate_credit_code(data.get("credit_code"))
+        except InvalidCreditCode as exc:
+            errors["credit_code"] = [exc.args[0]]
+    elif subject == "person":
+        try:
+            entry.person_id_hmac = id_hmac(data.get("id_number") or "")
+            entry.person_id_masked = mask_id(data.get("id_number") or "")
+        except InvalidIdNumber:
+            errors["id_number"] = [_l("Not a valid resident identity card number.")]
+        entry.bars_venue_work = bool(data.get("bars_venue_work"))
+    else:
+        errors["subject_type"] = [_l("Choose an entity or a person.")]
+    for key, maximum in (("name", 200), ("reason", 1000), ("legal_basis", 500)):
+        value = " ".join(str(data.get(key) or "").split())
+        if not value:
+            errors[key] = [_l("This field is required.")]
+        elif len(value) > maximum:
+            errors[key] = [_l("At most %(n)d characters.", n=maximum)]
+        setattr(entry, key, value)
+    until = data.get("until")
+    if until not in (None, ""):
+        try:
+            entry.until = until if isinstance(until, date) else date.fromisoformat(str(until))
+        except ValueError:
+            errors["until"] = [_l("Must be a date (YYYY-MM-DD).")]
+    if errors:
+        raise InvalidData(errors)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def lift_blacklist_entry(entry, reason: str) -> None:
+    """End a listing today (the row stays, for the record)."""
+    if not (reason or "").strip():
+        raise InvalidData({"reason": [_l("Give the reason for the change.")]})
+    entry.until = date.today() - timedelta(days=1)
+    record_event(db.session, "blacklist.lifted", "blacklist_entries", entry.id, after={"reason": reason.strip()})
+    db.session.flush()

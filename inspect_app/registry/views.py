@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -14,13 +15,14 @@ from ..auth.forms import EmptyForm
 from ..auth.permissions import authorize, can, permission_required
 from ..errors import InvalidData
 from ..extensions import db
-from .forms import EntityForm, LicenceForm, LicenceStatusForm, StatusForm, attribute_field
+from .forms import (BlacklistForm, EntityForm, LicenceForm, LicenceStatusForm, SiteForm, StatusForm,
+                    attribute_field)
 from .gate import check_entry
-from .models import ENTITY_STATUSES, LICENCE_STATUSES, Entity, Licence
+from .models import ENTITY_STATUSES, LICENCE_STATUSES, BlacklistEntry, Entity, Licence, SensitiveSite
 from .queries import SORTS, entity_query, expiring_licences_query, scope_to_user
-from .services import (LICENCE_STATUS_LABELS, RISK_FACTOR_LABELS, STATUS_LABELS, TRANSITIONS,
-                       DuplicateCreditCode, IllegalTransition, add_licence, change_licence_status, change_status,
-                       register_entity, update_entity)
+from .services import (LICENCE_STATUS_LABELS, RISK_FACTOR_LABELS, SITE_KINDS, STATUS_LABELS, TRANSITIONS,
+                       DuplicateCreditCode, IllegalTransition, add_blacklist_entry, add_licence, add_sensitive_site,
+                       change_licence_status, change_status, lift_blacklist_entry, register_entity, update_entity)
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 PER_PAGE = 50
@@ -273,3 +275,63 @@ def expiring():
                     {"page": max(request.args.get("page", 1, type=int), 1), "per_page": PER_PAGE})
     return render_template("registry/expiring.html", page=page, days=days, args=request.args,
                            kinds=_ref().kinds, today=date.today(), empty_form=EmptyForm())
+
+
+@bp.route("/sites", methods=["GET", "POST"])
+@permission_required("sites.manage")
+def sites():
+    """Schools, kindergartens, hospitals and organs the entry gate measures venues against."""
+    form = SiteForm()
+    form.site_kind.choices = [SelectChoice(code, label) for code, label in SITE_KINDS.items()]
+    form.region_code.choices = [SelectChoice(r.code, r.name(_locale())) for r in _scoped_counties()]
+    if form.validate_on_submit():
+        try:
+            site = add_sensitive_site({k: getattr(form, k).data for k in ("site_kind", "name", "region_code",
+                                                                          "address", "lat", "lon", "crs")})
+        except InvalidData as exc:
+            _apply_errors(form, exc.fields)
+        else:
+            flash(_("%(name)s added.", name=site.name), "success")
+            return redirect(url_for("registry.sites"))
+    stmt = sa.select(SensitiveSite).order_by(SensitiveSite.region_code, SensitiveSite.site_kind, SensitiveSite.name)
+    if current_user.region_code != _ref().city.code:
+        stmt = stmt.where(SensitiveSite.region_code == current_user.region_code)
+    page = paginate(db.session, stmt, {"page": max(request.args.get("page", 1, type=int), 1), "per_page": PER_PAGE})
+    return render_template("registry/sites.html", form=form, page=page, site_kinds=SITE_KINDS, args=request.args)
+
+
+@bp.route("/blacklist", methods=["GET", "POST"])
+@permission_required("blacklist.manage")
+def blacklist():
+    """Entities and persons barred from market entry (persons shown masked only)."""
+    form = BlacklistForm()
+    if form.validate_on_submit():
+        try:
+            add_blacklist_entry({k: getattr(form, k).data for k in ("subject_type", "credit_code", "id_number", "name",
+                                                                    "reason", "legal_basis", "bars_venue_work",
+                                                                    "until")})
+        except InvalidData as exc:
+            _apply_errors(form, exc.fields)
+        else:
+            flash(_("Listed."), "success")
+            return redirect(url_for("registry.blacklist"))
+    stmt = sa.select(BlacklistEntry).order_by(BlacklistEntry.created_dt.desc())
+    page = paginate(db.session, stmt, {"page": max(request.args.get("page", 1, type=int), 1), "per_page": PER_PAGE})
+    return render_template("registry/blacklist.html", form=form, page=page, today=date.today(),
+                           lift_form=EmptyForm(), args=request.args)
+
+
+@bp.route("/blacklist/<int:entry_id>/lift", methods=["POST"])
+@permission_required("blacklist.manage")
+def blacklist_lift(entry_id: int):
+    entry = db.session.get(BlacklistEntry, entry_id)
+    if entry is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        try:
+            lift_blacklist_entry(entry, request.form.get("reason", ""))
+        except InvalidData as exc:
+            flash("; ".join(m for ms in exc.fields.values() for m in ms), "error")
+        else:
+            flash(_("The listing has ended."), "success")
+    return redirect(url_for("registry.blacklist"))
