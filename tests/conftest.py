@@ -93,6 +93,22 @@ def app(database_url, tmp_path):
 
 
 @pytest.fixture
+def make_app(database_url):
+    """Another app on the test database with extra config; its engine is closed afterwards
+    (a pooled psycopg connection left to the garbage collector fails a later test)."""
+    made = []
+
+    def factory(**config):
+        other = create_app(base_config(database_url, **config))
+        made.append(other)
+        return other
+    yield factory
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def backend(database_url) -> str:
     return "postgresql" if database_url.startswith("postgresql") else "sqlite"
 

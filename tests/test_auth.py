@@ -68,10 +68,9 @@ def test_admin_unlocks(app, client, make_user, auth):
     assert auth.login("sun").status_code == 302
 
 
-def test_login_is_rate_limited_per_address(app, database_url):
-    from inspect_app import create_app
-    from tests.conftest import AuthActions, base_config
-    limited = create_app(base_config(database_url, RATELIMIT_ENABLED=True))
+def test_login_is_rate_limited_per_address(app, make_app):
+    from tests.conftest import AuthActions
+    limited = make_app(RATELIMIT_ENABLED=True)
     auth = AuthActions(limited.test_client())
     statuses = [auth.login(f"ghost{i}", "x" * 12).status_code for i in range(22)]
     assert statuses[:20] == [200] * 20  # INSPECT_LOGIN_RATE_LIMIT default: 20 per minute

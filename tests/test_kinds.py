@@ -4,10 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from inspect_app import create_app
 from inspect_app.config import PROJECT_ROOT
 from inspect_app.reference import ReferenceData, ReferenceDataError
-from tests.conftest import base_config
 
 REGISTRIES = PROJECT_ROOT / "registries"
 
@@ -54,9 +52,9 @@ def registries(tmp_path) -> Path:
     return target
 
 
-def test_a_kind_added_by_yaml_alone_works_end_to_end(registries, database_url, make_user):
+def test_a_kind_added_by_yaml_alone_works_end_to_end(registries, make_app, make_user):
     (registries / "kinds" / "internet_cafe.yaml").write_text(INTERNET_CAFE, encoding="utf-8")
-    app = create_app(base_config(database_url, REGISTRIES_DIR=str(registries)))
+    app = make_app(REGISTRIES_DIR=str(registries))
     client = app.test_client()
     make_user("cafe.desk", roles=("registrar",), department="culture", region="140602")
     token = client.post("/api/v1/auth/token", json={"username": "cafe.desk", "password": "correct-horse-battery"})
@@ -80,9 +78,6 @@ def test_a_kind_added_by_yaml_alone_works_end_to_end(registries, database_url, m
     AuthActions(client).login("cafe.desk")
     page = client.get("/registry/new/internet_cafe").data.decode()
     assert "终端台数" in page and "连锁品牌" in page  # the desk's form is generic too
-    with app.app_context():
-        from inspect_app.extensions import db
-        db.engine.dispose()
 
 
 @pytest.mark.parametrize("old, new, expected", [
