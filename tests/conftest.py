@@ -46,13 +46,39 @@ def base_config(url: str, **extra) -> dict:
     return config
 
 
+def _own_postgres_database(url: str):
+    """A database of this test session's own beside the one named by TEST_DATABASE_URL, so that
+    two test runs on one server do not drop each other's schema; falls back to the named one
+    when the account may not create databases. Returns (url, cleanup)."""
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_t{os.getpid()}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
+    except sa.exc.ProgrammingError:
+        admin.dispose()
+        return url, lambda: None
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}", pytrace=False)
+
+    def cleanup():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False), cleanup
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     """A migrated, empty database per backend (fails, never skips, if PostgreSQL is unreachable)."""
+    cleanup = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     else:
-        url = _pg_url()
+        url, cleanup = _own_postgres_database(_pg_url())
         engine = sa.create_engine(url)
         try:
             with engine.begin() as conn:
@@ -67,7 +93,9 @@ def database_url(request, tmp_path_factory):
         from flask_migrate import upgrade
         upgrade()
         db.engine.dispose()
-    return url
+    yield url
+    if cleanup is not None:
+        cleanup()
 
 
 def _empty_tables(app) -> None:
