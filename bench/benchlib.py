@@ -377,6 +377,7 @@ class ProductInstance:
             "DATABASE_URL": f"sqlite:///{self.dir / 'bench.sqlite3'}",
             "SECRET_KEY": os.urandom(32).hex(),
             "INSPECT_ID_HMAC_KEY": os.urandom(32).hex(),
+            "INSPECT_ID_ENCRYPTION_KEY": os.urandom(32).hex(),
             "INSPECT_INSTANCE_DIR": str(self.dir),
             "INSPECT_DATA_DIR": str(self.dir / "data"),
             "PYTHONDONTWRITEBYTECODE": "1",

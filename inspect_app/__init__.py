@@ -18,9 +18,11 @@ def create_app(config: dict | None = None) -> Flask:
                 instance_path=str(PROJECT_ROOT / "instance"))
     config = dict(config or {})
     environ = dict(os.environ)
-    for key in ("SECRET_KEY", "ID_HMAC_KEY"):  # tests and embedders pass keys instead of the environment
+    # tests and embedders pass keys instead of the environment
+    for key, variable in (("SECRET_KEY", "SECRET_KEY"), ("ID_HMAC_KEY", "INSPECT_ID_HMAC_KEY"),
+                          ("ID_ENCRYPTION_KEY", "INSPECT_ID_ENCRYPTION_KEY")):
         if key in config:
-            environ["INSPECT_ID_HMAC_KEY" if key == "ID_HMAC_KEY" else key] = config[key]
+            environ[variable] = config[key]
     app.config.update(load_config(environ))
     app.config.update(config)
     register_reference_data(app)
@@ -37,7 +39,11 @@ def create_app(config: dict | None = None) -> Flask:
 def register_reference_data(app: Flask) -> None:
     from .reference import ReferenceData
     from .registry import geo
+    from .checklist.loader import load_catalogue
     app.extensions["inspect_reference"] = ReferenceData(app.config["REGISTRIES_DIR"])
+    # checklists/ refers to kinds and departments: a bad file stops start-up like a bad registry
+    app.extensions["inspect_checklists"] = load_catalogue(app.config["CHECKLISTS_DIR"],
+                                                          app.extensions["inspect_reference"])
     geo.init_app(app)  # a bad gazetteer or geocoder setting stops start-up too
     geo.geocoder_settings(app.config)
 
@@ -75,10 +81,13 @@ def register_blueprints(app: Flask) -> None:
     from .api import init_api
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .checklist.views import bp as checklist_bp
     from .main.views import bp as main_bp
+    from .registry.import_views import bp as registry_io_bp
+    from .planning.views import bp as planning_bp
     from .registry.views import bp as registry_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp):
+    for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp):
         app.register_blueprint(bp)
     init_api(app)
 
@@ -118,9 +127,11 @@ def register_request_lifecycle(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .audit.cli import audit_cli
+    from .planning.cli import campaigns_cli
     from .auth.cli import users_cli
+    from .checklist.cli import checklists_cli
     from .demo.cli import seed_demo
     from .reference_cli import registries_cli
 
-    for command in (users_cli, audit_cli, seed_demo, registries_cli):
+    for command in (users_cli, audit_cli, seed_demo, registries_cli, checklists_cli, campaigns_cli):
         app.cli.add_command(command)

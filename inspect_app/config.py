@@ -60,6 +60,17 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
                 "identity-card numbers are matched; set it once and keep it (changing it breaks matching):\n"
                 "    export INSPECT_ID_HMAC_KEY=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\"")
 
+    id_encryption_key = env.get("INSPECT_ID_ENCRYPTION_KEY", "")
+    if len(id_encryption_key) < 32:
+        if demo or debug:
+            id_encryption_key = _demo_secret_key(instance_dir, "demo-id-encryption-key")
+        else:
+            raise ConfigError(
+                "INSPECT_ID_ENCRYPTION_KEY is missing or shorter than 32 characters. It encrypts the identity-card "
+                "numbers that only some roles may read in full (staff rosters for police referrals); set it once "
+                "and keep it (losing it makes the stored numbers unreadable):\n"
+                "    export INSPECT_ID_ENCRYPTION_KEY=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\"")
+
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'inspect.sqlite3'}"
     if database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
@@ -70,6 +81,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
     return {
         "SECRET_KEY": secret_key,
         "ID_HMAC_KEY": id_hmac_key,
+        "ID_ENCRYPTION_KEY": id_encryption_key,
         "INSPECT_DEMO": demo,
         "INSTANCE_DIR": str(instance_dir),
         "INSPECT_DATA_DIR": str(data_dir),
@@ -101,6 +113,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
         "GEOCODER_API_KEY": env.get("INSPECT_GEOCODER_API_KEY", ""),
         "GEOCODER_TIMEOUT_S": env.get("INSPECT_GEOCODER_TIMEOUT_S", "5"),
         "REGISTRIES_DIR": env.get("INSPECT_REGISTRIES_DIR", str(PROJECT_ROOT / "registries")),
+        "CHECKLISTS_DIR": env.get("INSPECT_CHECKLISTS_DIR", str(PROJECT_ROOT / "checklists")),
         # flask-smorest / OpenAPI
         "API_TITLE": "Shuozhou joint inspection API",
         "API_VERSION": "v1",

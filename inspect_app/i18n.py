@@ -84,6 +84,14 @@ def decision_label(code: str) -> str:
     return str(DECISION_LABELS.get(code, code))
 
 
+CAMPAIGN_STATUS_LABELS = {"draft": _l("Draft"), "committed": _l("Committed"), "drawn": _l("Drawn"),
+                          "published": _l("Published"), "in_progress": _l("In progress"), "closed": _l("Closed")}
+
+
+def campaign_status_label(code: str) -> str:
+    return str(CAMPAIGN_STATUS_LABELS.get(code, code))
+
+
 def role_label(code: str) -> str:
     from .auth.permissions import ROLES
     return str(ROLES.get(code, code))
@@ -93,7 +101,7 @@ def init_i18n(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(html_lang=html_lang, department_name=department_name,
                                  department_short=department_short, kind_name=kind_name,
-                                 decision_label=decision_label,
+                                 decision_label=decision_label, campaign_status_label=campaign_status_label,
                                  region_name=region_name, role_label=role_label)
     # Babel canonicalises zh_CN to zh_Hans_CN, so that is the catalogue's directory name.
     directory = Path(app.root_path) / "translations" / "zh_Hans_CN" / "LC_MESSAGES"

@@ -21,6 +21,9 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("main.home", _l("Home"), _l("Your work at a glance"), LOGIN),
     NavItem("registry.entities", _l("Registry"), _l("Agencies and venues, licences, statuses"), "entities.view"),
+    NavItem("checklist.index", _l("Checklists"), _l("What inspectors check, with the legal basis and penalties"),
+            "checklists.view"),
+    NavItem("planning.campaigns", _l("Campaigns"), _l("Double-random draws, teams and routes"), "campaigns.view"),
     NavItem("admin.users", _l("Users"), _l("Accounts, roles and scopes"), "users.manage"),
     NavItem("audit.events", _l("Audit log"), _l("Every change, hash-chained"), "audit.view"),
     NavItem("api_docs.api_page", _l("API"), _l("HTTP API v1 reference"), "api.docs"),

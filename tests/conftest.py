@@ -17,8 +17,11 @@ from inspect_app.extensions import db
 
 TEST_SECRET = "test-secret-key-that-is-long-enough"
 # keys as create_app() takes them, and as the environment gives them to load_config()
-APP_KEYS = {"SECRET_KEY": TEST_SECRET, "ID_HMAC_KEY": "test-id-hmac-key-0123456789"}
-ENV_KEYS = {"SECRET_KEY": TEST_SECRET, "INSPECT_ID_HMAC_KEY": "test-id-hmac-key-0123456789"}
+TEST_ID_ENCRYPTION_KEY = "test-id-encryption-key-0123456789abcdef"
+APP_KEYS = {"SECRET_KEY": TEST_SECRET, "ID_HMAC_KEY": "test-id-hmac-key-0123456789",
+            "ID_ENCRYPTION_KEY": TEST_ID_ENCRYPTION_KEY}
+ENV_KEYS = {"SECRET_KEY": TEST_SECRET, "INSPECT_ID_HMAC_KEY": "test-id-hmac-key-0123456789",
+            "INSPECT_ID_ENCRYPTION_KEY": TEST_ID_ENCRYPTION_KEY}
 DEMO_PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

@@ -40,6 +40,12 @@ PERMISSIONS: dict[str, tuple[frozenset[str], bool]] = {
     "registry.lists": (frozenset({"admin", "registrar", "supervisor"}), False),
     "sites.manage": (frozenset({"admin", "registrar"}), False),
     "blacklist.manage": (frozenset({"admin", "registrar", "supervisor"}), False),
+    "checklists.view": (ALL_ROLES, False),
+    # the full identity-card number behind a masked one (staff rosters), for police referrals
+    "id_numbers.reveal": (frozenset({"police_liaison"}), False),
+    "campaigns.view": (frozenset({"admin", "planner", "supervisor", "inspector", "viewer", "police_liaison"}),
+                       False),
+    "campaigns.plan": (frozenset({"admin", "planner"}), False),
     # the API page itself is public; this only decides who sees it in the navigation
     "api.docs": (frozenset({"admin", "planner"}), False),
 }

@@ -1,0 +1,376 @@
+"""Campaigns: create, commit (freeze the inputs), draw, verify, add cause-based inspections,
+publish. Validate, flush, audit; never commit."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..audit.services import record_event
+from ..auth.models import User, UserRole
+from ..errors import InvalidData
+from ..extensions import db
+from ..inspection.models import Inspection, InspectionMember
+from ..registry.models import Entity
+from ..util import now_utc
+from ..workdays import workdays_between
+from .draw import ALGORITHM, SeedMismatch, run_draw, sha256_hex
+from .models import Campaign, Draw, InspectorConflict, InspectorLeave
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+DRAWABLE_STATUSES = ("active", "suspended", "unlicensed")
+
+
+class CampaignStateError(Exception):
+    """The campaign is not in a state that allows this step."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def _ref():
+    return current_app.extensions["inspect_reference"]
+
+
+def _actor_id():
+    try:
+        return current_user.id if current_user.is_authenticated else None
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def _date(value, field: str, errors: dict):
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        errors[field] = [_l("Must be a date (YYYY-MM-DD).")]
+        return None
+
+
+def clean_campaign_data(data: dict) -> dict:
+    """Validate a campaign's parameters (the API body of design.md 4.2); raises InvalidData."""
+    ref = _ref()
+    errors: dict[str, list] = {}
+    clean: dict = {}
+    name = " ".join(str(data.get("name") or "").split())
+    if not name or len(name) > 200:
+        errors["name"] = [_l("Give a name of at most 200 characters.")]
+    clean["name"] = name
+    departments = data.get("departments") or []
+    if not isinstance(departments, list) or not departments or \
+            any(d not in ref.departments for d in departments):
+        errors["departments"] = [_l("Choose the participating departments.")]
+    clean["departments"] = sorted(set(departments)) if isinstance(departments, list) else []
+    lead = data.get("lead_department")
+    if lead not in ref.departments or lead not in clean["departments"]:
+        errors["lead_department"] = [_l("The lead department must be one of the participating departments.")]
+    clean["lead_department"] = lead
+    kinds = data.get("kinds") or []
+    if not isinstance(kinds, list) or not kinds or any(k not in ref.kinds for k in kinds):
+        errors["kinds"] = [_l("Choose the kinds of business to inspect.")]
+    clean["kinds"] = sorted(set(kinds)) if isinstance(kinds, list) else []
+    regions = data.get("region_codes") or [r.code for r in ref.counties]
+    if not isinstance(regions, list) or any(r not in ref.regions or ref.regions[r].is_city for r in regions):
+        errors["region_codes"] = [_l("Choose county-level regions.")]
+    clean["region_codes"] = sorted(set(regions)) if isinstance(regions, list) else []
+    start = _date(data.get("start_date"), "start_date", errors)
+    end = _date(data.get("end_date"), "end_date", errors)
+    if start and end:
+        if end < start:
+            errors["end_date"] = [_l("The end is before the start.")]
+        elif not workdays_between(start, end):
+            errors["end_date"] = [_l("The period has no working day.")]
+    clean.update(start_date=start, end_date=end)
+    rate, size = data.get("sample_rate"), data.get("sample_size")
+    if (rate in (None, "")) == (size in (None, "")):
+        errors["sample_rate"] = [_l("Give either a sampling rate or a number of targets.")]
+    try:
+        clean["sample_rate"] = None if rate in (None, "") else float(rate)
+        if clean["sample_rate"] is not None and not 0 < clean["sample_rate"] <= 1:
+            errors["sample_rate"] = [_l("A rate between 0 and 1 (e.g. 0.05 for 5%).")]
+    except (TypeError, ValueError):
+        errors["sample_rate"] = [_l("Must be a number.")]
+    try:
+        clean["sample_size"] = None if size in (None, "") else int(size)
+        if clean["sample_size"] is not None and clean["sample_size"] < 1:
+            errors["sample_size"] = [_l("Must be at least %(n)s.", n=1)]
+    except (TypeError, ValueError):
+        errors["sample_size"] = [_l("Must be a whole number.")]
+    tiers = []
+    for index, tier in enumerate(data.get("risk_tiers") or []):
+        try:
+            min_risk, tier_rate = int(tier["min_risk"]), float(tier["rate"])
+            if not (0 <= min_risk <= 100 and 0 < tier_rate <= 1):
+                raise ValueError
+            tiers.append({"min_risk": min_risk, "rate": tier_rate})
+        except (KeyError, TypeError, ValueError):
+            errors[f"risk_tiers.{index}"] = [_l("A tier is {min_risk: 0-100, rate: 0-1}.")]
+    clean["risk_tiers"] = sorted(tiers, key=lambda t: t["min_risk"])
+    for key, low, high, default in (("team_size", 2, 10, 2), ("max_per_team_day", 1, 30, 6),
+                                    ("recusal_months", 0, 60, 12)):
+        raw = data.get(key, default)
+        try:
+            value = int(raw if raw not in (None, "") else default)
+            if not low <= value <= high:
+                raise ValueError
+            clean[key] = value
+        except (TypeError, ValueError):
+            errors[key] = [_l("A whole number from %(low)d to %(high)d.", low=low, high=high)]
+    if clean.get("team_size") and clean["departments"] and clean["team_size"] < len(clean["departments"]):
+        clean["team_size"] = len(clean["departments"])  # one officer from every department at least
+    commitment = data.get("seed_commitment")
+    if commitment not in (None, ""):
+        if not HEX64.match(str(commitment).lower()):
+            errors["seed_commitment"] = [_l("The commitment is the SHA-256 of the seed: 64 hexadecimal characters.")]
+        clean["seed_commitment"] = str(commitment).lower()
+    if errors:
+        raise InvalidData(errors)
+    return clean
+
+
+def create_campaign(data: dict) -> Campaign:
+    """Create a campaign; with a seed commitment it is committed at once (inputs frozen)."""
+    clean = clean_campaign_data(data)
+    commitment = clean.pop("seed_commitment", None)
+    campaign = Campaign(status="draft", created_by_id=_actor_id(), **clean)
+    db.session.add(campaign)
+    db.session.flush()
+    if commitment:
+        commit_campaign(campaign, commitment)
+    return campaign
+
+
+def _population(campaign: Campaign) -> list[list]:
+    rows = db.session.execute(
+        sa.select(Entity.id, Entity.region_code, Entity.kind, Entity.risk_score, Entity.lat, Entity.lon)
+        .where(Entity.kind.in_(campaign.kinds), Entity.region_code.in_(campaign.region_codes),
+               Entity.status.in_(DRAWABLE_STATUSES))
+        .order_by(Entity.id)).all()
+    return [[r.id, r.region_code, r.kind, int(r.risk_score), r.lat, r.lon] for r in rows]
+
+
+def _inspector_pool(campaign: Campaign) -> list[list]:
+    rows = db.session.execute(
+        sa.select(User.id, User.department_code, User.region_code)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "inspector", User.is_active.is_(True), User.credential_number.is_not(None),
+               User.department_code.in_(campaign.departments))
+        .order_by(User.id)).all()
+    return [[r.id, r.department_code, r.region_code] for r in rows]
+
+
+def _unavailable(users: list[int], days: list[date]) -> list[list]:
+    if not users or not days:
+        return []
+    leaves = db.session.scalars(sa.select(InspectorLeave).where(
+        InspectorLeave.user_id.in_(users), InspectorLeave.end_date >= days[0],
+        InspectorLeave.start_date <= days[-1])).all()
+    return sorted({(leave.user_id, d.isoformat()) for leave in leaves for d in days
+                   if leave.start_date <= d <= leave.end_date})
+
+
+def _exclusions(campaign: Campaign, users: list[int], entity_ids: list[int], today: date) -> list[list]:
+    if not users or not entity_ids:
+        return []
+    pairs = set()
+    conflicts = db.session.scalars(sa.select(InspectorConflict).where(InspectorConflict.user_id.in_(users))).all()
+    by_rep = {c.legal_representative for c in conflicts if c.legal_representative}
+    rep_entities: dict[str, list[int]] = {}
+    if by_rep:
+        for entity_id, rep in db.session.execute(sa.select(Entity.id, Entity.legal_representative).where(
+                Entity.legal_representative.in_(by_rep), Entity.id.in_(entity_ids))):
+            rep_entities.setdefault(rep, []).append(entity_id)
+    for c in conflicts:
+        if c.entity_id:
+            pairs.add((c.user_id, c.entity_id))
+        for entity_id in rep_entities.get(c.legal_representative or "", []):
+            pairs.add((c.user_id, entity_id))
+    if campaign.recusal_months:
+        since = today - timedelta(days=round(campaign.recusal_months * 30.44))
+        recent = db.session.execute(
+            sa.select(InspectionMember.user_id, Inspection.entity_id).join(Inspection)
+            .where(InspectionMember.user_id.in_(users), Inspection.status != "cancelled",
+                   Inspection.scheduled_date >= since)).all()
+        pairs.update((r.user_id, r.entity_id) for r in recent)
+    wanted = set(entity_ids)
+    return sorted([u, e] for u, e in pairs if e in wanted)
+
+
+def build_record(campaign: Campaign, commitment: str, today: date | None = None) -> dict:
+    """Freeze everything the draw will use (nothing personal)."""
+    today = today or date.today()
+    ref = _ref()
+    days = workdays_between(campaign.start_date, campaign.end_date)
+    population = _population(campaign)
+    pool = _inspector_pool(campaign)
+    users = [row[0] for row in pool]
+    return {
+        "algorithm": ALGORITHM,
+        "campaign": {"id": campaign.id, "lead_department": campaign.lead_department,
+                     "departments": campaign.departments, "kinds": campaign.kinds,
+                     "region_codes": campaign.region_codes, "start_date": campaign.start_date.isoformat(),
+                     "end_date": campaign.end_date.isoformat(), "sample_rate": campaign.sample_rate,
+                     "sample_size": campaign.sample_size, "risk_tiers": campaign.risk_tiers,
+                     "team_size": campaign.team_size, "max_per_team_day": campaign.max_per_team_day},
+        "workdays": [d.isoformat() for d in days],
+        "offices": {r.code: [r.seat_lat, r.seat_lon] for r in ref.counties},
+        "population": population,
+        "population_hash": sha256_hex(population),
+        "inspectors": pool,
+        "unavailable": [list(p) for p in _unavailable(users, days)],
+        "exclusions": _exclusions(campaign, users, [row[0] for row in population], today),
+        "seed_commitment": commitment,
+    }
+
+
+def commit_campaign(campaign: Campaign, commitment: str) -> Draw:
+    """Record the seed commitment and freeze the population and the inspector pool."""
+    if campaign.status != "draft":
+        raise CampaignStateError(_l("Only a draft campaign can be committed."))
+    commitment = (commitment or "").strip().lower()
+    if not HEX64.match(commitment):
+        raise InvalidData({"seed_commitment": [
+            _l("The commitment is the SHA-256 of the seed: 64 hexadecimal characters.")]})
+    record = build_record(campaign, commitment)
+    draw = Draw(campaign=campaign, algorithm=ALGORITHM, population_hash=record["population_hash"],
+                population_size=len(record["population"]), inputs_hash=sha256_hex(record), record=record,
+                seed_commitment=commitment)
+    campaign.seed_commitment = commitment
+    campaign.status = "committed"
+    db.session.add(draw)
+    db.session.flush()
+    return draw
+
+
+def draw_campaign(campaign: Campaign, seed: str) -> Draw:
+    """Reveal the seed, run the draw from the frozen record and create the inspections."""
+    draw = campaign.draw
+    if campaign.status != "committed" or draw is None:
+        if campaign.status in ("drawn", "published", "in_progress", "closed"):
+            raise CampaignStateError(_l("This campaign has been drawn already; a second draw is refused."))
+        raise CampaignStateError(_l("Record the seed commitment before the draw."))
+    try:
+        result = run_draw(draw.record, seed)
+    except SeedMismatch:
+        record_event(db.session, "campaign.seed_refused", "campaigns", campaign.id)
+        raise
+    draw.seed, draw.result, draw.result_hash = seed, result, sha256_hex(result)
+    draw.drawn_dt, draw.drawn_by_id = now_utc(), _actor_id()
+    campaign.status = "drawn"
+    regions = {row[0]: row[1] for row in draw.record["population"]}
+    for day in result["team_days"]:
+        for position, entity_id in enumerate(day["entity_ids"], start=1):
+            inspection = Inspection(entity_id=entity_id, campaign_id=campaign.id, origin="random",
+                                    scheduled_date=date.fromisoformat(day["date"]), team_day=day["id"],
+                                    route_position=position, region_code=regions[entity_id],
+                                    lead_department=campaign.lead_department, status="planned",
+                                    created_by_id=_actor_id())
+            for index, member in enumerate(day["team"]):
+                inspection.members.append(InspectionMember(user_id=member["user_id"],
+                                                           department_code=member["department"], position=index))
+            db.session.add(inspection)
+    db.session.flush()
+    order_team_days(campaign)  # the visiting order is planning, not part of the verifiable result
+    return draw
+
+
+def verify_draw(draw: Draw) -> dict:
+    """Re-compute the draw from its published record and seed; compare with what is stored."""
+    problems = []
+    if draw.seed is None:
+        return {"ok": False, "problems": ["not drawn yet"]}
+    if sha256_hex(draw.record["population"]) != draw.population_hash:
+        problems.append("population does not match its hash")
+    if sha256_hex(draw.record) != draw.inputs_hash:
+        problems.append("published inputs do not match their hash")
+    try:
+        recomputed = run_draw(draw.record, draw.seed)
+    except SeedMismatch:
+        return {"ok": False, "problems": ["seed does not match the commitment"]}
+    recomputed_hash = sha256_hex(recomputed)
+    if recomputed_hash != draw.result_hash:
+        problems.append("re-computed result differs from the recorded result hash")
+    if sha256_hex(draw.result) != draw.result_hash:
+        problems.append("stored result does not match its hash")
+    stored = {(i.entity_id, i.scheduled_date.isoformat() if i.scheduled_date else None,
+               tuple(sorted(m.user_id for m in i.members)))
+              for i in db.session.scalars(sa.select(Inspection).where(
+                  Inspection.campaign_id == draw.campaign_id, Inspection.origin == "random"))}
+    expected = {(e, d["date"], tuple(sorted(m["user_id"] for m in d["team"])))
+                for d in recomputed["team_days"] for e in d["entity_ids"]}
+    if stored != expected:
+        problems.append("the planned inspections differ from the draw")
+    return {"ok": not problems, "problems": problems, "algorithm": draw.algorithm,
+            "population_hash": draw.population_hash, "result_hash": recomputed_hash,
+            "seed_commitment": draw.seed_commitment, "seed": draw.seed}
+
+
+def published_record(draw: Draw) -> dict:
+    """What anyone needs to re-check the draw (design.md 5): inputs, seed, result, hashes."""
+    return {"algorithm": draw.algorithm, "record": draw.record, "inputs_hash": draw.inputs_hash,
+            "population_hash": draw.population_hash, "seed_commitment": draw.seed_commitment,
+            "seed": draw.seed, "result": draw.result, "result_hash": draw.result_hash}
+
+
+def add_cause_inspection(campaign: Campaign | None, entity: Entity, data: dict) -> Inspection:
+    """有因检查: a target outside the draw (tip-off, complaint, previous violation), never random."""
+    errors = {}
+    note = " ".join(str(data.get("cause_note") or "").split())
+    if not note:
+        errors["cause_note"] = [_l("Say why this target is inspected.")]
+    day = _date(data.get("date"), "date", errors) if data.get("date") else None
+    members = data.get("team") or []
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(members)))} if members else {}
+    if len(members) < 2 or len(users) != len(set(members)):
+        errors["team"] = [_l("At least two officers with credentials (行政处罚法 Art 42).")]
+    elif any(not u.credential_number or "inspector" not in u.roles for u in users.values()):
+        errors["team"] = [_l("Every officer must be an inspector with a credential number.")]
+    if errors:
+        raise InvalidData(errors)
+    lead = campaign.lead_department if campaign else users[members[0]].department_code
+    inspection = Inspection(entity_id=entity.id, campaign_id=campaign.id if campaign else None, origin="cause",
+                            cause_note=note, scheduled_date=day, region_code=entity.region_code,
+                            lead_department=lead, status="planned", created_by_id=_actor_id())
+    for index, user_id in enumerate(members):
+        inspection.members.append(InspectionMember(user_id=user_id, department_code=users[user_id].department_code,
+                                                   position=index))
+    db.session.add(inspection)
+    db.session.flush()
+    return inspection
+
+
+def team_day_route(inspections: list[Inspection]):
+    """The visiting order of one team-day from the county seat and back (routes.plan_route);
+    stops without coordinates come last, in their drawn order."""
+    from .routes import plan_route
+    region = _ref().regions[inspections[0].region_code]
+    office = (region.seat_lat, region.seat_lon)
+    # by id: the same input order every time, so a tour and its mirror image never swap
+    placed = sorted((i for i in inspections if i.entity.lat is not None and i.entity.lon is not None),
+                    key=lambda i: i.id)
+    unplaced = [i for i in inspections if i not in placed]
+    route = plan_route(office, [(i.id, i.entity.lat, i.entity.lon) for i in placed])
+    return office, route, unplaced
+
+
+def order_team_days(campaign: Campaign) -> int:
+    """Set each planned inspection's route position to its place in the team-day's route."""
+    days: dict[str, list[Inspection]] = {}
+    for inspection in db.session.scalars(sa.select(Inspection).where(
+            Inspection.campaign_id == campaign.id, Inspection.team_day.is_not(None))
+            .order_by(Inspection.team_day, Inspection.route_position)):
+        days.setdefault(inspection.team_day, []).append(inspection)
+    for inspections in days.values():
+        _office, route, unplaced = team_day_route(inspections)
+        by_id = {i.id: i for i in inspections}
+        for position, inspection_id in enumerate(list(route.order) + [i.id for i in unplaced], start=1):
+            by_id[inspection_id].route_position = position
+    db.session.flush()
+    return len(days)
