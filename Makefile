@@ -18,7 +18,7 @@ run: install system-deps translations
 	INSPECT_DEMO=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-test system-deps test-system-deps translations lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --durations=15 $(PYTEST_ARGS)
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
