@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         instance.flask("db", "upgrade")
         instance.flask("users", "create", USERNAME, "--password", PASSWORD, "--role", "registrar",
                        "--department", "samr")
-        stats = datagen.load_registry(str(db.sa_url), args.entities, seed=args.seed)
+        stats = datagen.load_registry(db.sa_url.render_as_string(hide_password=False), args.entities, seed=args.seed)
         print(f"data load: {stats.entities:,} entities, {stats.licences:,} licences, "
               f"{stats.status_changes:,} status changes in {stats.seconds:.1f} s "
               f"({stats.rate():,.0f} entities/s)", flush=True)

@@ -18,7 +18,7 @@ from ..errors import ApiError
 from ..extensions import db
 from .exports import csv_chunks, entity_rows, export_columns, template_csv, template_xlsx, xlsx_bytes
 from .imports import ImportFileError, ImportJob, create_job, limits, read_upload, size_text, sniff, start_job
-from .queries import entity_query, scope_to_user
+from .queries import entity_query, list_filters, scope_to_user
 from .services import locale_code
 
 bp = Blueprint("registry_io", __name__, url_prefix="/registry")
@@ -52,18 +52,6 @@ def _load_job(job_id: int) -> ImportJob:
 
 def _phase(job: ImportJob) -> str:
     return "stale" if job.is_stale() else job.status
-
-
-def list_filters(args) -> dict:
-    """The registry list page's filters, read the way the list page reads them (registry.views.entities)."""
-    filters = {key: args.get(key) for key in ("q", "kind", "region", "status", "sort", "licence_expiring",
-                                              "min_risk")}
-    if filters["licence_expiring"] not in (None, "", "30", "60", "90"):
-        filters["licence_expiring"] = None
-    if filters["min_risk"] and not filters["min_risk"].isdigit():
-        filters["min_risk"] = None
-    filters["licence_expired"] = args.get("licence_expired") == "1"
-    return filters
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -24,6 +24,18 @@ def scope_to_user(stmt, user, city_code: str):
     return stmt
 
 
+def list_filters(args) -> dict:
+    """The registry list's filters from request arguments (the list page and its exports)."""
+    filters = {key: args.get(key) for key in ("q", "kind", "region", "status", "sort", "licence_expiring",
+                                              "min_risk")}
+    if filters["licence_expiring"] not in (None, "", "30", "60", "90"):
+        filters["licence_expiring"] = None
+    if filters["min_risk"] and not filters["min_risk"].isdigit():
+        filters["min_risk"] = None
+    filters["licence_expired"] = args.get("licence_expired") == "1"
+    return filters
+
+
 def entity_query(filters: dict, today: date | None = None):
     """A SELECT of entities for filters: q, kind, region, status, min_risk, licence_expiring (days),
     licence_expired, sort."""

@@ -19,7 +19,7 @@ from .forms import (BlacklistForm, EntityForm, LicenceForm, LicenceStatusForm, S
                     attribute_field)
 from .gate import check_entry
 from .models import ENTITY_STATUSES, LICENCE_STATUSES, BlacklistEntry, Entity, Licence, SensitiveSite
-from .queries import SORTS, entity_query, expiring_licences_query, scope_to_user
+from .queries import SORTS, entity_query, expiring_licences_query, list_filters, scope_to_user
 from .services import (LICENCE_STATUS_LABELS, RISK_FACTOR_LABELS, SITE_KINDS, STATUS_LABELS, TRANSITIONS,
                        DuplicateCreditCode, IllegalTransition, add_blacklist_entry, add_licence, add_sensitive_site,
                        change_licence_status, change_status, lift_blacklist_entry, register_entity, update_entity)
@@ -109,13 +109,7 @@ def _apply_errors(form: EntityForm, fields: dict) -> None:
 @permission_required("entities.view")
 def entities():
     args = request.args
-    filters = {key: args.get(key) for key in ("q", "kind", "region", "status", "sort", "licence_expiring",
-                                              "min_risk")}
-    if filters["licence_expiring"] not in (None, "", "30", "60", "90"):
-        filters["licence_expiring"] = None
-    if filters["min_risk"] and not filters["min_risk"].isdigit():
-        filters["min_risk"] = None
-    filters["licence_expired"] = args.get("licence_expired") == "1"
+    filters = list_filters(args)
     stmt = scope_to_user(entity_query(filters), current_user, _ref().city.code)
     page = paginate(db.session, stmt, {"page": max(args.get("page", 1, type=int), 1), "per_page": PER_PAGE})
     return render_template("registry/list.html", page=page, args=args, kinds=_ref().kinds,
