@@ -1,8 +1,6 @@
 """The HTTP API v1 (design.md 4.2): flask-smorest blueprints, JSON errors, pagination, OpenAPI.
 
-An area adds its API by appending its flask-smorest Blueprint to
-``app.extensions["inspect_api_blueprints"]`` before :func:`init_api` runs, or by listing it in
-``API_BLUEPRINTS`` below.
+An area adds its API by listing its flask-smorest Blueprint in :func:`api_blueprints`.
 """
 from __future__ import annotations
 
