@@ -27,7 +27,7 @@ def new_session_nonce() -> str:
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __audit_redact__ = {"password_hash", "session_nonce"}
+    __audit_redact__ = {"password_hash", "session_nonce", "pin_hash"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -36,6 +36,8 @@ class User(UserMixin, db.Model):
     region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
     credential_number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # A short PIN with which an officer confirms on a colleague's tablet (field inspection), hashed.
+    pin_hash: Mapped[str | None] = mapped_column(sa.String(255))
     # Part of the login cookie: changing it (password change, deactivation) ends every session.
     session_nonce: Mapped[str] = mapped_column(sa.String(32), default=new_session_nonce)
     locale: Mapped[str | None] = mapped_column(sa.String(10))
@@ -74,6 +76,12 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def set_pin(self, pin: str) -> None:
+        self.pin_hash = generate_password_hash(pin, method=password_method())
+
+    def check_pin(self, pin: str) -> bool:
+        return bool(self.pin_hash) and check_password_hash(self.pin_hash, pin)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_nonce}"
