@@ -177,6 +177,26 @@ def entity(entity_id: int):
                            may_licence=can(current_user, "licences.edit", entity))
 
 
+@bp.route("/pin-map.svg")
+@permission_required("entities.view")
+def pin_map():
+    """The offline locator map around a point (the manual pin of the registry form and detail page)."""
+    from .pinmap import make_view, pin_map_svg, points_in_view
+
+    def number(name: str, low: float, high: float) -> float | None:
+        value = request.args.get(name, type=float)
+        return value if value is not None and low <= value <= high else None
+    lat, lon = number("lat", -90, 90), number("lon", -180, 180)
+    pin_lat, pin_lon = number("pin_lat", -90, 90), number("pin_lon", -180, 180)
+    view = make_view(lat, lon, number("span", 1, 1e7))
+    points = points_in_view(view, user=current_user, exclude_entity_id=request.args.get("entity", type=int))
+    pin = (pin_lat, pin_lon) if pin_lat is not None and pin_lon is not None else None
+    response = current_app.response_class(pin_map_svg(view, points, pin), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=60"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
 @bp.route("/<int:entity_id>/edit", methods=["GET", "POST"])
 @permission_required("entities.edit")
 def edit_entity(entity_id: int):
