@@ -87,3 +87,29 @@ def test_cli_changes_are_audited_as_cli(app, runner):
 def test_registries_check(runner):
     result = runner.invoke(args=["registries", "check"])
     assert result.exit_code == 0 and "6 departments, 7 regions" in result.output
+
+
+def test_prune_imports_keeps_recent_jobs(app, runner, make_user):
+    from datetime import timedelta
+
+    from inspect_app.registry.imports import ImportJob
+    from inspect_app.util import now_utc
+    make_user("desk.prune", roles=("registrar",), department="samr")
+    now = now_utc()
+    with app.app_context():
+        from inspect_app.auth.models import User
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == "desk.prune"))
+        rows = {"old_done": ("done", 100), "old_failed": ("failed", 95), "recent_done": ("done", 10),
+                "recent_running": ("checking", 0), "dead_running": ("checking", 400)}
+        for name, (status, days) in rows.items():
+            at = now - timedelta(days=days)
+            db.session.add(ImportJob(user_id=user_id, filename=f"{name}.csv", file_sha256="0" * 64, file_size=1,
+                                     locale="zh_CN", status=status, errors=[], created_dt=at, updated_dt=at))
+        db.session.commit()
+    result = runner.invoke(args=["registries", "prune-imports", "--days", "90"])
+    assert result.exit_code == 0, result.output
+    assert "3 import record(s)" in result.output
+    with app.app_context():
+        left = set(db.session.scalars(sa.select(ImportJob.filename)))
+    assert left == {"recent_done.csv", "recent_running.csv"}
+    assert runner.invoke(args=["registries", "prune-imports", "--days", "0"]).exit_code != 0

@@ -1196,6 +1196,23 @@ def import_entities(data: bytes, user, *, filename: str = "", progress: Callable
 
 # --- background jobs -------------------------------------------------------------------------
 
+def prune_jobs(older_than_days: int, now: datetime | None = None) -> int:
+    """Delete the records of imports last updated more than ``older_than_days`` ago (finished, or stale).
+
+    The entities an import created stay, with their audit events (which name the file's SHA-256):
+    only the progress rows and their error lists go. Returns how many were deleted.
+    """
+    if older_than_days < 1:
+        raise ValueError("keep at least one day: a running import writes its progress every half second")
+    # An unfinished job silent for a day is stale (JOB_STALE_AFTER): its worker has gone.
+    cutoff = (now or now_utc()) - timedelta(days=older_than_days)
+    result = db.session.execute(sa.delete(ImportJob).where(ImportJob.updated_dt < cutoff))
+    if result.rowcount:
+        record_event(db.session, "delete", ImportJob.__tablename__, None,
+                     after={"pruned": result.rowcount, "older_than_days": older_than_days})
+    return result.rowcount
+
+
 def create_job(user_id: int, filename: str, data: bytes, locale: str) -> int:
     """Record an upload about to be imported (committed at once, on its own connection)."""
     now = now_utc()
