@@ -290,3 +290,32 @@ def test_concurrent_registration_of_one_code(app, client, desk, backend):
     assert errors == [] and sorted(statuses) == [201, 409]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Entity)) == 1
+
+
+def test_the_fast_list_serialiser_equals_the_documented_schema(app):
+    """The list endpoint bypasses marshmallow for speed; its items must stay what EntitySchema says."""
+    from inspect_app.registry.api import EntitySchema, entity_json
+    from inspect_app.registry.services import register_entity
+    with app.test_request_context():
+        register_entity(venue(lat=39.33, lon=112.43, crs="gcj02"))
+        register_entity(agency(phone="0349-1234567"))
+        register_entity({"kind": "job_agency", "name": "无照黑中介", "address": "朔城区某处", "region_code": "140602"},
+                        status="unlicensed")
+        db.session.commit()
+        entities = db.session.scalars(sa.select(Entity)).all()
+        assert len(entities) == 3
+        for entity in entities:
+            assert entity_json(entity) == EntitySchema().dump(entity)
+
+
+def test_a_short_page_reports_the_true_total(app, client, make_user, token_for):
+    from inspect_app.registry.services import register_entity
+    with app.test_request_context():
+        for number in range(5):
+            register_entity(agency(name=f"朔州市第{number}人力资源服务公司"))
+        db.session.commit()
+    make_user("viewer.list", roles=("viewer",), department="samr", region="140600")
+    headers = token_for("viewer.list")
+    pages = [client.get(f"/api/v1/entities?per_page=2&page={n}", headers=headers).get_json() for n in (1, 2, 3, 4)]
+    assert [len(p["items"]) for p in pages] == [2, 2, 1, 0]
+    assert [p["total"] for p in pages] == [5, 5, 5, 5]

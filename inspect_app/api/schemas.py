@@ -42,6 +42,10 @@ def paginate(session, select_stmt, args: dict) -> dict:
     """Run a SELECT for one page and count the whole; returns the list body with ORM items."""
     import sqlalchemy as sa
     page, per_page = args["page"], args["per_page"]
-    total = session.scalar(sa.select(sa.func.count()).select_from(select_stmt.order_by(None).subquery()))
-    items = session.scalars(select_stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    offset = (page - 1) * per_page
+    items = session.scalars(select_stmt.limit(per_page).offset(offset)).all()
+    if 0 < len(items) < per_page or (page == 1 and not items):
+        total = offset + len(items)  # a short page is the last one: no COUNT needed
+    else:
+        total = session.scalar(sa.select(sa.func.count()).select_from(select_stmt.order_by(None).subquery()))
     return {"items": items, "total": total, "page": page, "per_page": per_page}

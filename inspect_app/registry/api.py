@@ -1,7 +1,7 @@
 """/api/v1/entities: the registry over HTTP (design.md 4.2 field names are a contract)."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -52,6 +52,23 @@ class EntitySchema(Schema):
     attributes = fields.Dict()
     phone = fields.String(allow_none=True)
     updated_at = fields.DateTime(attribute="updated_dt")
+
+
+def entity_json(entity) -> dict:
+    """``EntitySchema().dump(entity)`` without marshmallow's per-field machinery.
+
+    A page of 50 entities costs about 7 ms through the schema against 0.3 ms here, more than the
+    page's SQL (bench/bench_list.py); ``tests/test_registry_api.py`` holds the two equal."""
+    lat, lon, updated = entity.lat, entity.lon, entity.updated_dt
+    return {"id": entity.id, "kind": entity.kind, "subtype": entity.subtype, "name": entity.name,
+            "credit_code": entity.credit_code, "legal_representative": entity.legal_representative,
+            "legal_rep_id_masked": entity.legal_rep_id_masked, "address": entity.address,
+            "region_code": entity.region_code, "lat": None if lat is None else float(lat),
+            "lon": None if lon is None else float(lon), "crs": entity.crs,
+            "is_outside_city": bool(entity.is_outside_city), "status": entity.status,
+            "risk_score": int(entity.risk_score), "risk_factors": [dict(f) for f in entity.risk_factors or ()],
+            "attributes": dict(entity.attributes or {}), "phone": entity.phone,
+            "updated_at": None if updated is None else updated.isoformat()}
 
 
 class EntityDetailSchema(EntitySchema):
@@ -160,7 +177,9 @@ class Entities(MethodView):
     def get(self, args):
         """List and search entities (name, credit code, legal representative, address)."""
         stmt = scope_to_user(entity_query(args), current_user, _city())
-        return paginate(db.session, stmt, args)
+        body = paginate(db.session, stmt, args)
+        body["items"] = [entity_json(entity) for entity in body["items"]]
+        return jsonify(body)  # documented by EntityPage; serialised by entity_json for speed
 
     @permission_required("entities.create")
     @blp.arguments(EntityInputSchema)
