@@ -38,3 +38,18 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def postgresql_only(index):
+    """An index only PostgreSQL gets (e.g. a pg_trgm GIN index): skipped by create_all elsewhere,
+    and ignored by migration comparisons on other databases (:func:`include_in_schema`)."""
+    index.info["dialect"] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
+def include_in_schema(dialect_name: str):
+    """An Alembic ``include_object`` hook that leaves out objects meant for another database."""
+    def include(obj, name, type_, reflected, compare_to):
+        wanted = getattr(obj, "info", {}).get("dialect") if obj is not None else None
+        return wanted is None or wanted == dialect_name
+    return include

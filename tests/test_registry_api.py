@@ -319,3 +319,21 @@ def test_a_short_page_reports_the_true_total(app, client, make_user, token_for):
     pages = [client.get(f"/api/v1/entities?per_page=2&page={n}", headers=headers).get_json() for n in (1, 2, 3, 4)]
     assert [len(p["items"]) for p in pages] == [2, 2, 1, 0]
     assert [p["total"] for p in pages] == [5, 5, 5, 5]
+
+
+def test_substring_search_can_use_the_trigram_indexes_on_postgresql(app):
+    """The search box's ILIKE '%q%' (Chinese included) must match the pg_trgm indexes' operator class."""
+    from inspect_app.registry.queries import entity_query
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("trigram indexes exist on PostgreSQL only; SQLite scans")
+        for q, columns in (("星光量贩", ("name", "legal_representative", "address")),
+                           ("91140602", ("name", "legal_representative", "address", "credit_code"))):
+            stmt = entity_query({"q": q}).order_by(None).with_only_columns(Entity.id)
+            sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("SET enable_seqscan = off")
+                plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+            assert "Seq Scan" not in plan, plan
+            for column in columns:
+                assert f"ix_entities_{column}_trgm" in plan, plan

@@ -92,6 +92,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from inspect_app.util import include_in_schema
+        conf_args.setdefault("include_object", include_in_schema(connection.dialect.name))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

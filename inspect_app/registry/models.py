@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..util import UTCDateTime, now_utc
+from ..util import UTCDateTime, now_utc, postgresql_only
 
 ENTITY_STATUSES = ("pending", "active", "suspended", "revoked", "closed", "banned", "unlicensed", "rejected")
 LICENCE_STATUSES = ("valid", "suspended", "revoked", "cancelled", "expired")
@@ -22,6 +22,10 @@ class Entity(db.Model):
     __table_args__ = (
         sa.Index("ix_entities_lat_lon", "lat", "lon"),
         sa.Index("ix_entities_kind_region_status", "kind", "region_code", "status"),
+        # Substring search (ILIKE '%q%', Chinese included; a code's prefix) on PostgreSQL: pg_trgm indexes
+        *(postgresql_only(sa.Index(f"ix_entities_{column}_trgm", column, postgresql_using="gin",
+                                   postgresql_ops={column: "gin_trgm_ops"}))
+          for column in ("name", "legal_representative", "address", "credit_code")),
         sa.CheckConstraint("credit_code IS NOT NULL OR status IN ('unlicensed', 'banned', 'closed')",
                            name="code_or_unlicensed"),
     )

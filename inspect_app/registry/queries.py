@@ -46,7 +46,7 @@ def entity_query(filters: dict, today: date | None = None):
         like = f"%{q}%"
         conditions = [Entity.name.ilike(like), Entity.legal_representative.ilike(like), Entity.address.ilike(like)]
         code = normalise_credit_code(q)
-        if code and len(code) >= 4:
+        if code and len(code) >= 4 and code.isascii() and code.isalnum():  # looks like the start of a code
             conditions.append(Entity.credit_code.like(f"{code}%"))
         stmt = stmt.where(sa.or_(*conditions))
     for key, column in (("kind", Entity.kind), ("region", Entity.region_code), ("status", Entity.status)):
