@@ -60,7 +60,7 @@ def test_illegal_transition_is_refused_naming_the_allowed_steps(app, client, mak
     assert r.status_code == 409
     assert r.json["error"]["code"] == "illegal_transition"
     assert r.json["error"]["allowed"] == ["rectification_ordered", "penalty_proposed", "transferred", "closed"]
-    assert "责令改正" in r.json["error"]["message"]  # the allowed steps are named in the user's language
+    assert "可变更为：已责令改正" in r.json["error"]["message"]  # the allowed steps, named in Chinese
     from inspect_app.audit.models import AuditEvent
     with app.app_context():
         assert _case(app, case_id).status == "open"
@@ -104,7 +104,7 @@ def test_web_step_refused_from_the_wrong_status(app, client, make_user, auth):
     r = client.post(f"/cases/{case_id}/transition",
                     data={"csrf_token": token, "step": "decided", "decided-reason": "x"})
     assert r.status_code == 409
-    assert "允许" in r.data.decode()
+    assert "可变更为：已责令改正、已告知拟作出的行政处罚、已移送、已结案" in r.data.decode()
     r = client.post(f"/cases/{case_id}/transition",
                     data={"csrf_token": token, "step": "closed", "closed-reason": "轻微并已当场改正，撤销立案"})
     assert r.status_code == 302
