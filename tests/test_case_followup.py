@@ -134,3 +134,36 @@ def test_supervisor_schedules_from_the_page(app, client, make_user, auth):
     r = client.post("/cases/tick", data={"csrf_token": csrf_from(page.data)})
     assert r.status_code == 302
     assert len(_follow_ups(app, inspection)) == 1
+
+
+def test_concurrent_ticks_schedule_once(app, make_user, backend):
+    """Two cron hosts running the tick at the same moment (PostgreSQL: the rows are locked, the other run
+    skips them)."""
+    import threading
+
+    import pytest
+
+    from inspect_app.cases.services import tick
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer at a time; several hosts mean PostgreSQL")
+    _, inspection, case_id, _ = _ordered(app, make_user, date(2026, 9, 30))
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait()
+                results.append(tick(date(2026, 10, 8)))
+                db.session.commit()
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(len(r["scheduled"]) for r in results) == [0, 1]
+    assert len(_follow_ups(app, inspection)) == 1

@@ -246,6 +246,7 @@ def _settle_follow_up(case: Case, inspection: Inspection, violations: list[Viola
 def _lock(case: Case) -> None:
     """Re-read the case under a row lock (PostgreSQL), so two officers' steps cannot interleave."""
     if case.id is not None:
+        db.session.flush()  # keep the caller's pending changes: refresh would discard them
         db.session.refresh(case, with_for_update=True)
 
 
@@ -499,7 +500,7 @@ def _create_follow_up(case: Case, day: date, team_ids: list, actor_id: int | Non
     return follow_up
 
 
-def tick(today: date | None = None) -> dict:
+def tick(today: date | None = None, user=None) -> dict:
     """The daily job (`flask --app wsgi cases tick`, also on the supervisor's page): every case whose
     rectification deadline has passed gets its follow-up inspection and becomes ``reinspection_due``.
     Idempotent: a case is picked only while ``rectification_ordered``; on PostgreSQL concurrent runs
@@ -511,7 +512,7 @@ def tick(today: date | None = None) -> dict:
     scheduled, problems = [], []
     for case in db.session.scalars(stmt).all():
         try:  # a refusal happens before anything is written (the team is checked first)
-            event = transition(case, "reinspection_due", None,
+            event = transition(case, "reinspection_due", user,
                                f"责令改正期限{case.rectification_deadline.isoformat()}已届满，安排复查", today=today)
         except (InvalidData, IllegalCaseTransition) as exc:
             problems.append({"case_id": case.id, "problem": str(exc)})

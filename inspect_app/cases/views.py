@@ -74,7 +74,7 @@ def index():
 def run_tick():
     """The daily job on demand: re-inspections for every passed rectification deadline."""
     if EmptyForm().validate_on_submit():
-        result = tick()
+        result = tick(user=current_user)
         flash(_("%(n)d re-inspection(s) scheduled.", n=len(result["scheduled"])), "success")
         for problem in result["problems"]:
             flash(_("Case %(id)s: %(problem)s", id=problem["case_id"], problem=problem["problem"]), "warning")
