@@ -525,7 +525,7 @@ def tick(today: date | None = None, user=None) -> dict:
 # --------------------------------------------------------------------------------------------
 # Penalty proposal, and what follows the decision
 
-def _refuse_if_transfer_pending(case: Case) -> None:
+def refuse_if_transfer_pending(case: Case) -> None:
     referral = case.referral
     if referral is not None and referral.kind == "criminal" and referral.status == "pending":
         raise CaseStateError(_l("The suspected crime must be transferred to the police first: an administrative "
@@ -571,7 +571,7 @@ def propose_penalty(case: Case, user, data: dict, today: date | None = None) -> 
         record_event(db.session, "case.transition_refused", "cases", case.id,
                      before={"status": case.status}, after={"status": "penalty_proposed"})
         raise IllegalCaseTransition(case.status, "penalty_proposed")
-    _refuse_if_transfer_pending(case)
+    refuse_if_transfer_pending(case)
     errors: dict[str, list] = {}
     inputs = clean_inputs(data.get("inputs"), case, errors)
     serious = bool(data.get("serious"))

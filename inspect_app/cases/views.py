@@ -24,10 +24,10 @@ from .forms import (STEP_FIELDS, AcknowledgeForm, OutcomeForm, PenaltyForm, Publ
                     TransitionForm, VictimReferralForm)
 from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, Case
 from .penalty import INPUTS, case_range
-from .services import (ADJUSTMENT_LABELS, EXECUTION_LABELS, PARTY_TYPE_LABELS, STATUS_LABELS, TRANSITIONS,
-                       CaseStateError, IllegalCaseTransition, PROCEDURE_STEPS, extend_investigation, keep_refusal,
-                       propose_penalty, record_publication, suggested_deadline, tick, transition,
-                       transition_permission)
+from .services import (ADJUSTMENT_LABELS, EXECUTION_LABELS, PARTY_TYPE_LABELS, PROCEDURE_STEPS, STATUS_LABELS,
+                       TRANSITIONS, CaseStateError, IllegalCaseTransition, extend_investigation, keep_refusal,
+                       propose_penalty, record_publication, refuse_if_transfer_pending, suggested_deadline, tick,
+                       transition, transition_permission)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 PER_PAGE = 50
@@ -243,8 +243,13 @@ def penalty(case_id: int):
         status = 422
     from .rules import rules
     threshold = rules().threshold(case.acting_department)
+    try:
+        refuse_if_transfer_pending(case)
+        blocked = None
+    except CaseStateError as exc:
+        blocked = exc.message
     return render_template("cases/penalty.html", case=case, computed=computed, form=form, inputs=INPUTS,
-                           overrides=overrides, threshold=threshold, locale=_locale(),
+                           overrides=overrides, threshold=threshold, locale=_locale(), blocked=blocked,
                            status_labels=STATUS_LABELS), status
 
 
