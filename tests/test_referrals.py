@@ -117,3 +117,28 @@ def test_acknowledge_then_outcome(app, client, make_user, token_for):
     r = client.post("/api/v1/referrals", headers=token_for("user1.inspector"),
                     json={"kind": "criminal", "to_department": "civil_affairs", "entity_id": entity, "reason": "x"})
     assert r.status_code == 422 and "to_department" in r.json["error"]["fields"]
+
+
+def test_case_page_refers_the_part_another_department_decides(app, client, make_user, token_for):
+    """ID cards kept by a job agency: hrss orders their return, the police fine it (居民身份证法 Art 16):
+    the catalogue says so on the case, and the case transfer letter goes to the police's inbox."""
+    from tests.cases_helpers import case_ids, complete_inspection
+    officers = team(make_user, "hrss")
+    make_user("police.id", roles=("police_liaison",), department="police")
+    inspection = complete_inspection(app, make_entity(app), [(u, "hrss") for u in officers], [
+        {"type_code": "ja_id_detained", "acting_department": "hrss", "description": "扣押3名求职者身份证"}])
+    case_id = case_ids(app, inspection)["hrss"]
+    from tests.conftest import AuthActions
+    AuthActions(client).login("user1.inspector")
+    page = client.get(f"/cases/{case_id}")
+    html = page.data.decode()
+    assert "非法扣押居民身份证的处罚由公安机关决定" in html and "应当移送" in html
+    form = {"csrf_token": csrf_from(page.data), "kind": "case", "to_department": "police",
+            "reason": "扣押身份证，移送公安机关处罚"}
+    r = client.post(f"/cases/{case_id}/refer", data=form)
+    assert r.status_code == 302
+    inbox = client.get("/api/v1/referrals?box=inbox", headers=token_for("police.id")).json["items"]
+    assert [(i["kind"], i["reason"], i["attachments"][0]["title"]) for i in inbox] == [
+        ("case", "扣押身份证，移送公安机关处罚", "案件移送函")]
+    assert client.get(f"/api/v1/cases/{case_id}", headers=token_for("police.id")).status_code == 403
+    assert client.get(f"/api/v1/cases/{case_id}", headers=token_for("user1.inspector")).json["status"] == "open"

@@ -60,11 +60,15 @@ class PublicationForm(FlaskForm):
     published_on = DateField(_l("Published on"), validators=[DataRequired()])
 
 
-class VictimReferralForm(FlaskForm):
+class ReferralForm(FlaskForm):
+    """A referral from a case that stays with its department: victims' relief, or a case transfer letter
+    for the part another department decides (e.g. the police's fine for keeping identity cards)."""
+
+    kind = SelectField(_l("Kind of referral"), validators=[DataRequired()])
     to_department = SelectField(_l("Refer to"), validators=[DataRequired()])
     reason = TextAreaField(_l("What is referred and why"), validators=[DataRequired(), Length(max=4000)])
     persons = TextAreaField(_l("Persons to help (names, ages, origin, needs): sealed, shown only to the receiving "
-                               "department"), validators=[Optional(), Length(max=10000)])
+                               "department (victims' relief only)"), validators=[Optional(), Length(max=10000)])
 
 
 class AcknowledgeForm(FlaskForm):

@@ -21,7 +21,7 @@ from ..inspection.models import Referral
 from . import referrals as referral_services
 from .clocks import case_clocks, deadline_panel, horizon_for, local_today, scoped_cases
 from .forms import (STEP_FIELDS, AcknowledgeForm, OutcomeForm, PenaltyForm, PublicationForm, ReasonForm,
-                    TransitionForm, VictimReferralForm)
+                    TransitionForm, ReferralForm)
 from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, Case
 from .penalty import INPUTS, case_range
 from .services import (ADJUSTMENT_LABELS, EXECUTION_LABELS, PARTY_TYPE_LABELS, PROCEDURE_STEPS, STATUS_LABELS,
@@ -112,13 +112,32 @@ def _step_forms(case: Case) -> dict:
     return forms
 
 
+def _referral_form(case: Case) -> ReferralForm:
+    form = ReferralForm()
+    form.kind.choices = [SelectChoice(k, str(referral_services.KIND_LABELS[k])) for k in ("victim_relief", "case")]
+    form.to_department.choices = [SelectChoice(d.code, d.short(_locale())) for d in _ref().departments.values()
+                                  if d.code != case.handling_department]
+    return form
+
+
+def catalogue_referrals(case: Case) -> list[dict]:
+    """What the catalogue says must or may be referred for the case's violations."""
+    catalogue = current_app.extensions["inspect_checklists"]
+    out = []
+    for violation in case.violations:
+        vtype = catalogue.violation_types.get(violation.type_code)
+        if vtype and vtype.referral:
+            out.append({"title": vtype.title(_locale()), "type": vtype.referral["type"],
+                        "department": vtype.referral["department"], "mandatory": vtype.referral["mandatory"],
+                        "when": vtype.referral.get("when_en" if _locale().startswith("en") else "when_zh")})
+    return out
+
+
 def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, revealed=None):
     may_manage = can(current_user, "cases.manage", case)
-    victims_form = None
+    referral_form = None
     if may_manage and can(current_user, "referrals.create"):
-        victims_form = VictimReferralForm()
-        victims_form.to_department.choices = [SelectChoice(d, _ref().departments[d].short(_locale()))
-                                              for d in referral_services.RECEIVERS["victim_relief"]]
+        referral_form = _referral_form(case)
     today = local_today()
     horizon = horizon_for(today)
     clocks = [(clock, clock.state(today, horizon)) for clock in case_clocks(case)]
@@ -133,8 +152,9 @@ def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, 
         publication_form=PublicationForm() if case.decided_on and case.published_on is None and may_manage else None,
         extension_form=ReasonForm(prefix="ext") if can(current_user, "cases.decide", case)
         and not case.investigation_extended and case.status not in ("closed",) else None,
-        victims_form=victims_form, referrals=referrals, referral_kinds=referral_services.KIND_LABELS,
+        referral_form=referral_form, referrals=referrals, referral_kinds=referral_services.KIND_LABELS,
         referral_statuses=referral_services.STATUS_LABELS, execution_labels=EXECUTION_LABELS,
+        catalogue_referrals=catalogue_referrals(case),
         adjustment_labels=ADJUSTMENT_LABELS, catalogue=current_app.extensions["inspect_checklists"],
         locale=_locale())
     return html, status
@@ -296,19 +316,20 @@ def extension(case_id: int):
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-@bp.route("/<int:case_id>/victims", methods=["POST"])
+@bp.route("/<int:case_id>/refer", methods=["POST"])
 @permission_required("referrals.create")
-def refer_victims(case_id: int):
-    """Possible victims to civil affairs, the women's federation or the police (relief and return)."""
+def refer(case_id: int):
+    """Possible victims to civil affairs, the women's federation or the police (relief and return), or a
+    case transfer letter for the part of the case another department decides; the case stays here."""
     case = _load(case_id, "cases.manage")
-    form = VictimReferralForm()
-    form.to_department.choices = [SelectChoice(d, d) for d in referral_services.RECEIVERS["victim_relief"]]
+    form = _referral_form(case)
     if form.validate_on_submit():
         persons = (form.persons.data or "").strip()
         try:
             referral_services.create_referral(current_user, {
-                "kind": "victim_relief", "to_department": form.to_department.data, "entity_id": case.entity_id,
-                "inspection_id": case.inspection_id, "reason": form.reason.data,
+                "kind": form.kind.data, "to_department": form.to_department.data, "entity_id": case.entity_id,
+                "inspection_id": case.inspection_id, "from_department": case.handling_department,
+                "violation_id": case.violations[0].id if case.violations else None, "reason": form.reason.data,
                 "restricted_data": {"persons": persons} if persons else None}, status="sent")
         except InvalidData as exc:
             db.session.rollback()
