@@ -86,9 +86,14 @@ def register_blueprints(app: Flask) -> None:
     from .registry.import_views import bp as registry_io_bp
     from .planning.views import bp as planning_bp
     from .registry.views import bp as registry_bp
+    from .cases import init_app as init_cases
+    from .cases.tipoff_views import bp as tipoffs_bp
+    from .cases.views import bp as cases_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp):
+    for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp,
+               cases_bp, tipoffs_bp):
         app.register_blueprint(bp)
+    init_cases(app)
     init_api(app)
 
 
@@ -130,8 +135,9 @@ def register_commands(app: Flask) -> None:
     from .planning.cli import campaigns_cli
     from .auth.cli import users_cli
     from .checklist.cli import checklists_cli
+    from .cases.cli import cases_cli
     from .demo.cli import seed_demo
     from .reference_cli import registries_cli
 
-    for command in (users_cli, audit_cli, seed_demo, registries_cli, checklists_cli, campaigns_cli):
+    for command in (users_cli, audit_cli, seed_demo, registries_cli, checklists_cli, campaigns_cli, cases_cli):
         app.cli.add_command(command)

@@ -101,6 +101,11 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",
         "LOGIN_RATE_LIMIT": env.get("INSPECT_LOGIN_RATE_LIMIT", "20 per minute"),
+        # public tip-offs (举报): reports and status look-ups per client address
+        "TIPOFF_RATE_LIMIT": env.get("INSPECT_TIPOFF_RATE_LIMIT", "5 per hour; 20 per day"),
+        "TIPOFF_STATUS_RATE_LIMIT": env.get("INSPECT_TIPOFF_STATUS_RATE_LIMIT", "30 per minute"),
+        "TIPOFF_MAX_PHOTOS": int(env.get("INSPECT_TIPOFF_MAX_PHOTOS", "3")),
+        "TIPOFF_MAX_PHOTO_BYTES": int(env.get("INSPECT_TIPOFF_MAX_PHOTO_MB", "2")) * 1024 * 1024,
         "LOGIN_MAX_FAILURES": int(env.get("INSPECT_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("INSPECT_LOGIN_LOCKOUT_MINUTES", "15")),
         "API_TOKEN_HOURS": int(env.get("INSPECT_API_TOKEN_HOURS", "12")),

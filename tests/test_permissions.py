@@ -25,6 +25,10 @@ EXPECTED_PUBLIC = {
     ("api_auth.Token", "POST"),
     ("api_docs.openapi_json", "GET"),
     ("api_docs.api_page", "GET"),
+    # tip-offs (举报): anyone may report and follow a report by its tracking code
+    ("tipoffs.report", "GET"), ("tipoffs.report", "POST"),
+    ("tipoffs.status", "GET"), ("tipoffs.status", "POST"),
+    ("api_tipoffs.TipOffs", "POST"), ("api_tipoffs.TipOffStatus", "GET"),
 }
 
 

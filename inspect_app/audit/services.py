@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, scoped_session
 from .models import GENESIS_HASH, AuditEvent, AuditHead
 
 PENDING = "audit_pending"
+OMIT_ADDR = "audit_omit_addr"
 REDACTED = "[redacted]"
 
 
@@ -136,7 +137,8 @@ def _after_flush(session: Session, flush_context) -> None:
 def _current_actor(session: Session) -> tuple[int | None, str | None, str | None]:
     addr = None
     if has_request_context():
-        addr = request.remote_addr
+        # set by a service whose events must not locate the requester (an anonymous tip-off)
+        addr = None if session.info.pop(OMIT_ADDR, False) else request.remote_addr
         from flask_login import current_user
         try:
             if current_user.is_authenticated:
@@ -199,6 +201,7 @@ def _before_commit(session: Session) -> None:
 def _discard(session: Session, previous_transaction) -> None:
     if not previous_transaction.nested:
         session.info.pop(PENDING, None)
+        session.info.pop(OMIT_ADDR, None)
 
 
 def install_audit_listeners(session_class) -> None:

@@ -46,6 +46,22 @@ PERMISSIONS: dict[str, tuple[frozenset[str], bool]] = {
     "campaigns.view": (frozenset({"admin", "planner", "supervisor", "inspector", "viewer", "police_liaison"}),
                        False),
     "campaigns.plan": (frozenset({"admin", "planner"}), False),
+    # Cases (county scope; the handling department for the steps). The head of a department
+    # (supervisor) decides penalties, closes cases and approves transfers (移送规定 Art 5).
+    "cases.view": (frozenset({"admin", "planner", "supervisor", "inspector", "viewer"}), False),
+    "cases.manage": (frozenset({"admin", "supervisor", "inspector"}), True),
+    "cases.decide": (frozenset({"admin", "supervisor"}), True),
+    # scheduling re-inspections (the daily job on demand, or a day and team the planner chooses)
+    "cases.schedule": (frozenset({"admin", "planner", "supervisor"}), False),
+    "referrals.create": (frozenset({"admin", "supervisor", "inspector"}), False),
+    # the receiving department's inbox: police liaisons; at civil affairs and the women's federation
+    # their viewers; a department's supervisor for cases transferred to it
+    "referrals.receive": (frozenset({"admin", "police_liaison", "supervisor", "viewer"}), True),
+    # victims' details in a referral: the receiving department's liaison roles only, readings audited
+    "referrals.restricted": (frozenset({"police_liaison", "supervisor", "viewer"}), True),
+    "tipoffs.triage": (frozenset({"admin", "planner"}), False),
+    # a reporter's contact: planners only (anonymity of 举报), readings audited
+    "tipoffs.contact": (frozenset({"planner"}), False),
     # the API page itself is public; this only decides who sees it in the navigation
     "api.docs": (frozenset({"admin", "planner"}), False),
 }

@@ -239,6 +239,9 @@ class Violation(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="open")  # open | withdrawn | closed
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    # The case (inspect_app.cases) the violation belongs to, set when the completed inspection forms its
+    # cases; like ``status`` it may change after completion (the case is the follow-up, not the record).
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
 
     inspection: Mapped[Inspection] = relationship(back_populates="violations")
     entity = relationship("Entity")

@@ -45,18 +45,23 @@ assert set(TRANSITIONS) == set(ENTITY_STATUSES)
 
 
 class IllegalTransition(Exception):
-    """A status change the lifecycle does not allow; carries the allowed targets."""
+    """A status change the lifecycle does not allow; carries the allowed targets. A subclass with its
+    own ``transitions`` and ``labels`` serves another lifecycle (cases)."""
+
+    transitions: dict[str, tuple[str, ...]] = TRANSITIONS
+    labels: dict = STATUS_LABELS
 
     def __init__(self, current: str, wanted: str):
         self.current, self.wanted = current, wanted
-        self.allowed = TRANSITIONS.get(current, ())
+        self.allowed = self.transitions.get(current, ())
         super().__init__(f"{current} -> {wanted}")
 
     def message(self) -> str:
-        allowed = "、".join(str(STATUS_LABELS[s]) for s in self.allowed) or str(_l("none"))
+        labels = self.labels
+        allowed = "、".join(str(labels[s]) for s in self.allowed) or str(_l("none"))
         return str(_l("Cannot change the status from %(current)s to %(wanted)s. Allowed: %(allowed)s.",
-                      current=STATUS_LABELS.get(self.current, self.current),
-                      wanted=STATUS_LABELS.get(self.wanted, self.wanted), allowed=allowed))
+                      current=labels.get(self.current, self.current),
+                      wanted=labels.get(self.wanted, self.wanted), allowed=allowed))
 
 
 class DuplicateCreditCode(Exception):

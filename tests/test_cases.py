@@ -1,0 +1,207 @@
+"""Cases: formation from a completed inspection, the transition table, the penalty proposal, transfers."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from inspect_app.extensions import db
+from tests.cases_helpers import case_ids, complete_inspection, make_entity, team
+from tests.conftest import csrf_from
+
+CHILD_LABOUR = {"type_code": "child_labour_employment", "acting_department": "hrss", "item_code": "hrss.roster",
+                "quantities": {"persons": 2, "months": 3}}
+DISPLAY = {"type_code": "ja_display_missing", "acting_department": "hrss", "item_code": "hrss.display"}
+CCTV = {"type_code": "ev_cctv_breach", "acting_department": "police", "item_code": "culture.cctv"}
+AD = {"type_code": "samr_business_licence_not_displayed", "acting_department": "samr", "item_code": "samr.licence"}
+
+
+def _case(app, case_id):
+    from inspect_app.cases.models import Case
+    return db.session.get(Case, case_id)
+
+
+def _setup(app, make_user, violations, **kw):
+    hrss = team(make_user, "hrss")
+    samr = team(make_user, "samr", n=1)
+    entity = make_entity(app)
+    inspection = complete_inspection(app, entity, [(hrss[0], "hrss"), (samr[0], "samr"), (hrss[1], "hrss")],
+                                     violations, **kw)
+    return entity, inspection, hrss
+
+
+def test_completed_inspection_forms_one_case_per_acting_department(app, make_user):
+    entity, inspection, _ = _setup(app, make_user, [CHILD_LABOUR, DISPLAY, AD, CCTV])
+    cases = case_ids(app, inspection)
+    assert set(cases) == {"hrss", "samr", "police"}
+    with app.app_context():
+        hrss, police = _case(app, cases["hrss"]), _case(app, cases["police"])
+        assert sorted(v.type_code for v in hrss.violations) == ["child_labour_employment", "ja_display_missing"]
+        assert hrss.status == "open" and hrss.handling_department == "hrss" and hrss.filed_on is not None
+        assert "使用童工" in hrss.events[0].reason
+        # nobody from the police took part: the lead department holds the file and must transfer it
+        assert police.handling_department == "hrss" and police.acting_department == "police"
+        # the decision clock (90 days, Art 60) and the labour clock (60 working days) run from filing
+        assert hrss.next_due_kind == "labour_investigation"
+    # the signal again (a retried request) forms nothing new
+    from inspect_app.inspection.models import Inspection
+    from inspect_app.inspection.signals import inspection_completed
+    with app.test_request_context():
+        inspection_completed.send(app, inspection=db.session.get(Inspection, inspection))
+        db.session.commit()
+    assert case_ids(app, inspection) == cases
+
+
+def test_illegal_transition_is_refused_naming_the_allowed_steps(app, client, make_user, token_for):
+    _, inspection, hrss = _setup(app, make_user, [DISPLAY])
+    case_id = case_ids(app, inspection)["hrss"]
+    boss = make_user("boss.hrss", roles=("supervisor",), department="hrss")
+    headers = token_for("boss.hrss")
+    r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=headers,
+                    json={"to": "executed", "reason": "试图跳过决定"})
+    assert r.status_code == 409
+    assert r.json["error"]["code"] == "illegal_transition"
+    assert r.json["error"]["allowed"] == ["rectification_ordered", "penalty_proposed", "transferred", "closed"]
+    assert "可变更为：已责令改正" in r.json["error"]["message"]  # the allowed steps, named in Chinese
+    from inspect_app.audit.models import AuditEvent
+    with app.app_context():
+        assert _case(app, case_id).status == "open"
+        refused = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "case.transition_refused")).all()
+        assert [(e.object_id, e.actor_id) for e in refused] == [(str(case_id), boss)]
+    # a step with its own procedure is not a bare transition
+    r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=headers,
+                    json={"to": "penalty_proposed", "reason": "x"})
+    assert r.status_code == 422 and "to" in r.json["error"]["fields"]
+    # an inspector orders rectification but may not close (the head decides)
+    inspector = token_for(db_username(app, hrss[0]))
+    r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=inspector, json={"to": "closed", "reason": "x"})
+    assert r.status_code == 403
+    r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=inspector,
+                    json={"to": "rectification_ordered", "reason": "当场送达责令改正通知书", "ordered_on": "2026-09-29"})
+    assert r.status_code == 201, r.json
+    assert r.json["status"] == "rectification_ordered"
+    assert r.json["rectification_deadline"] == "2026-10-12"  # 5 working days over the National Day holiday
+    assert r.json["allowed_transitions"] == ["reinspection_due", "rectified", "not_rectified", "transferred"]
+    # a reason is always required
+    r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=headers, json={"to": "rectified", "reason": " "})
+    assert r.status_code == 422 and "reason" in r.json["error"]["fields"]
+
+
+def db_username(app, user_id):
+    from inspect_app.auth.models import User
+    with app.app_context():
+        return db.session.get(User, user_id).username
+
+
+def test_web_step_refused_from_the_wrong_status(app, client, make_user, auth):
+    _, inspection, _ = _setup(app, make_user, [DISPLAY])
+    case_id = case_ids(app, inspection)["hrss"]
+    make_user("boss.web", roles=("supervisor",), department="hrss")
+    auth.login("boss.web")
+    page = client.get(f"/cases/{case_id}")
+    html = page.data.decode()
+    assert page.status_code == 200
+    assert 'name="step" value="closed"' in html and 'name="step" value="decided"' not in html
+    token = csrf_from(page.data)
+    r = client.post(f"/cases/{case_id}/transition",
+                    data={"csrf_token": token, "step": "decided", "decided-reason": "x"})
+    assert r.status_code == 409
+    assert "可变更为：已责令改正、已告知拟作出的行政处罚、已移送、已结案" in r.data.decode()
+    r = client.post(f"/cases/{case_id}/transition",
+                    data={"csrf_token": token, "step": "closed", "closed-reason": "轻微并已当场改正，撤销立案"})
+    assert r.status_code == 302
+    with app.app_context():
+        case = _case(app, case_id)
+        assert case.status == "closed" and case.closed_dt is not None
+        assert [v.status for v in case.violations] == ["closed"]
+
+
+def test_child_labour_penalty_range_amount_hearing_and_decision(app, client, make_user, token_for):
+    _, inspection, hrss = _setup(app, make_user, [CHILD_LABOUR])
+    case_id = case_ids(app, inspection)["hrss"]
+    make_user("boss.cl", roles=("supervisor",), department="hrss")
+    officer, boss = token_for(db_username(app, hrss[0])), token_for("boss.cl")
+    computed = client.get(f"/api/v1/cases/{case_id}/penalty", headers=officer).json
+    assert (computed["min"], computed["max"]) == (30000, 30000)  # 5,000 yuan x 2 children x 3 months
+    assert computed["items"][0]["inputs"] == {"persons": 2, "months": 3}
+    url = f"/api/v1/cases/{case_id}/penalty"
+    body = {"amount": 20000, "reason": "首次违法", "notice_served_on": "2026-09-30"}
+    r = client.post(url, headers=officer, json=body)
+    assert r.status_code == 422 and "30000" in r.json["error"]["fields"]["amount"][0]
+    r = client.post(url, headers=officer, json={**body, "amount": 40000, "adjustment": "heavier"})
+    assert r.status_code == 422  # never above the statutory maximum
+    r = client.post(url, headers=officer, json={**body, "adjustment": "mitigated",
+                                                "reason": "主动消除违法行为危害后果（行政处罚法第三十二条）"})
+    assert r.status_code == 201, r.json
+    penalty = r.json["penalty"]
+    assert (penalty["amount"], penalty["adjustment"], penalty["hearing_offered"]) == (20000, "mitigated", True)
+    assert penalty["reply_deadline"] == "2026-10-13"  # 5 working days after 30 September: 8, 9, 10 (Sat), 12, 13
+    assert penalty["inputs"]["items"][0]["fine"]["unit"] == "yuan_per_person_month"
+    decide = f"/api/v1/cases/{case_id}/transitions"
+    r = client.post(decide, headers=boss, json={"to": "decided", "reason": "决定", "decided_on": "2026-10-12"})
+    assert r.status_code == 422 and "waived" in r.json["error"]["fields"]  # the party's window is still open
+    r = client.post(decide, headers=boss, json={"to": "decided", "reason": "决定", "decided_on": "2026-10-14",
+                                                "amount": 25000})
+    assert r.status_code == 422 and "amount" in r.json["error"]["fields"]  # never heavier after the defence
+    r = client.post(decide, headers=boss, json={"to": "decided", "reason": "当事人未陈述申辩，未要求听证",
+                                                "decided_on": "2026-10-14"})
+    assert r.status_code == 201, r.json
+    assert (r.json["payment_due_on"], r.json["publication_due_on"]) == ("2026-10-29", "2026-11-11")
+    r = client.post(decide, headers=officer, json={"to": "executed", "reason": "已缴纳", "execution": "paid"})
+    assert r.status_code == 201 and r.json["status"] == "executed"
+
+
+def test_hearing_requested_then_held_before_the_decision(app, client, make_user, token_for):
+    _, inspection, hrss = _setup(app, make_user, [CHILD_LABOUR])
+    case_id = case_ids(app, inspection)["hrss"]
+    make_user("boss.h", roles=("supervisor",), department="hrss")
+    officer, boss = token_for(db_username(app, hrss[0])), token_for("boss.h")
+    assert client.post(f"/api/v1/cases/{case_id}/penalty", headers=officer, json={
+        "amount": 30000, "reason": "按标准", "notice_served_on": "2026-09-30"}).status_code == 201
+    url = f"/api/v1/cases/{case_id}/transitions"
+    late = client.post(url, headers=officer, json={"to": "hearing_requested", "reason": "申请听证",
+                                                   "requested_on": "2026-10-14"})
+    assert late.status_code == 422 and "requested_on" in late.json["error"]["fields"]
+    assert client.post(url, headers=officer, json={"to": "hearing_requested", "reason": "书面申请听证",
+                                                   "requested_on": "2026-10-13"}).status_code == 201
+    r = client.post(url, headers=boss, json={"to": "decided", "reason": "听证后决定", "decided_on": "2026-10-30"})
+    assert r.status_code == 422 and "hearing_held_on" in r.json["error"]["fields"]
+    r = client.post(url, headers=boss, json={"to": "decided", "reason": "听证后决定", "decided_on": "2026-10-30",
+                                             "hearing_held_on": "2026-10-27", "amount": 25000})
+    assert r.status_code == 201 and r.json["penalty_amount"] == 25000
+
+
+def test_a_pending_criminal_transfer_blocks_the_penalty_then_the_police_acknowledge(app, client, make_user, token_for):
+    crime = {"type_code": "ja_illegal_activity_introduced", "acting_department": "hrss", "criminal": True,
+             "description": "介绍女性从事卖淫"}
+    _, inspection, hrss = _setup(app, make_user, [crime])
+    case_id = case_ids(app, inspection)["hrss"]
+    make_user("boss.cr", roles=("supervisor",), department="hrss")
+    make_user("police.cr", roles=("police_liaison",), department="police")
+    officer, boss, police = token_for(db_username(app, hrss[0])), token_for("boss.cr"), token_for("police.cr")
+    r = client.post(f"/api/v1/cases/{case_id}/penalty", headers=officer, json={"amount": 10000, "reason": "x"})
+    assert r.status_code == 409 and "移送" in r.json["error"]["message"]
+    case = client.get(f"/api/v1/cases/{case_id}", headers=officer).json
+    assert [c["code"] for c in case["clocks"]][:1] == ["criminal_transfer"]
+    r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=boss,
+                    json={"to": "transferred", "reason": "负责人批准移送", "to_department": "police"})
+    assert r.status_code == 201, r.json
+    referral_id = r.json["referral_id"]
+    inbox = client.get("/api/v1/referrals?box=inbox", headers=police).json
+    assert "items" in inbox, inbox
+    assert [i["id"] for i in inbox["items"]] == [referral_id] and inbox["items"][0]["status"] == "sent"
+    assert client.post(f"/api/v1/referrals/{referral_id}/acknowledge", headers=police, json={}).status_code == 200
+    assert client.get(f"/api/v1/cases/{case_id}", headers=officer).json["status"] == "acknowledged"
+    r = client.post(f"/api/v1/referrals/{referral_id}/outcome", headers=police, json={"outcome": "已立案侦查"})
+    assert r.status_code == 200
+    assert client.get(f"/api/v1/cases/{case_id}", headers=officer).json["status"] == "outcome_recorded"
+
+
+def test_case_list_is_scoped_and_filtered(app, client, make_user, token_for):
+    _, inspection, hrss = _setup(app, make_user, [DISPLAY, AD])
+    make_user("other.county", roles=("inspector",), department="hrss", region="140681")
+    mine = client.get("/api/v1/cases?scope=mine", headers=token_for(db_username(app, hrss[0]))).json
+    assert mine["total"] == 2
+    assert client.get("/api/v1/cases", headers=token_for("other.county")).json["total"] == 0
+    make_user("boss.samr", roles=("supervisor",), department="samr")
+    by_dept = client.get("/api/v1/cases?scope=department", headers=token_for("boss.samr")).json
+    assert [c["acting_department"] for c in by_dept["items"]] == ["samr"]
+    assert client.get("/api/v1/cases?status=closed", headers=token_for("boss.samr")).json["total"] == 0
