@@ -679,3 +679,31 @@ def test_manual_inspection_needs_two_credentialed_officers(app, make_user):
             svc.create_manual_inspection(entity, lead_department="culture", officers=[team["hrss"], team["samr"]],
                                          scheduled_date=svc.local_today(), created_by=team["planner"])
         assert "lead_department" in caught.value.fields
+
+
+# --------------------------------------------------------------------------------------------
+# Demo data
+
+def test_demo_field_data_is_there_and_idempotent(app, runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "PIN 1234" in first.output and "field inspection(s) planned" in first.output
+    with app.app_context():
+        hrss = db.session.scalar(sa.select(User).where(User.username == "inspector.hrss.sc"))
+        samr = db.session.scalar(sa.select(User).where(User.username == "inspector.samr.sc"))
+        assert samr.check_pin("1234")
+        today = svc.local_today()
+        route = [i for i in svc.assignments_for(hrss, today) if i.team_day == f"demo-field-{today.isoformat()}"]
+        assert [i.route_position for i in route] == [1, 2, 3, 4]
+        assert all({m.user.username for m in i.members} >= {"inspector.hrss.sc", "inspector.samr.sc",
+                                                            "inspector.culture.sc"} for i in route)
+        tomorrow = svc.assignments_for(hrss, today + timedelta(days=1))
+        assert len([i for i in tomorrow if i.team_day and i.team_day.startswith("demo-field-")]) == 4
+        done = db.session.scalar(sa.select(Inspection).where(Inspection.status == "completed"))
+        assert done.outcome == "violations" and done.record_sha256 == svc.record_hash(done.record)
+        assert svc.evidence_file(done.evidence[0]).exists()
+        counts = db.session.scalar(sa.select(sa.func.count()).select_from(Inspection))
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0, second.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == counts
