@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from inspect_app.auth.models import User
 from inspect_app.errors import InvalidData
@@ -164,7 +165,7 @@ def test_repeated_wrong_pins_lock_the_partner(app, field):
             with pytest.raises(InvalidData):
                 svc.attest(inspection, hrss, samr, method="pin", secret="9999")
         assert samr.locked_until_dt is not None
-        with pytest.raises(InvalidData) as caught:
+        with pytest.raises(InvalidData) as caught, force_locale("en"):
             svc.attest(inspection, hrss, samr, method="pin", secret=PIN)  # right PIN, but locked
         assert "locked" in caught.value.fields["secret"][0]
 
@@ -528,8 +529,11 @@ def test_missing_list_names_attestations_check_in_and_signatures(app, field):
         assert "1" in missing["attestations"][0]
         assert any("joint.red_flags.deception" in m for m in missing["answers"])
         svc.sign(inspection, hrss, role="party", signer_name="李娟", refused=True, note="拒绝签字")
-        missing = svc.missing_for_completion(inspection)
+        with force_locale("en"):
+            missing = svc.missing_for_completion(inspection)
         assert any("witness" in m for m in missing["signatures"])
+        with force_locale("zh_CN"):
+            assert any("见证人" in m for m in svc.missing_for_completion(inspection)["signatures"])
 
 
 def test_closed_premises_completes_without_the_checklist(app, field):
