@@ -21,6 +21,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields, validate
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..api.schemas import PageArgsSchema, page_schema, paginate
 from ..auth.permissions import authorize, can, permission_required
@@ -458,7 +459,9 @@ class RecordSchema(Schema):
 # Loading and scope
 
 def load_inspection(inspection_id: int, permission: str = "inspections.view") -> Inspection:
-    inspection = db.session.get(Inspection, inspection_id)
+    # what every write reads (team, pinned lists, the entity) in one round trip each, not lazily
+    inspection = db.session.get(Inspection, inspection_id, options=[
+        selectinload(Inspection.members), selectinload(Inspection.checklists), joinedload(Inspection.entity)])
     if inspection is None:
         raise ApiError(404, _("Not found."))
     if not svc.is_member(inspection, current_user):
