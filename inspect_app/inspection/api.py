@@ -751,6 +751,39 @@ class InspectionAmendments(MethodView):
         return svc.amend(inspection, current_user, reason=data["reason"], changes=data["changes"])
 
 
+class CancelSchema(Schema):
+    reason = fields.Raw(required=True)
+
+
+@blp.route("/inspections/<int:inspection_id>/cancel")
+class InspectionCancel(MethodView):
+    @permission_required("inspections.create")
+    @blp.arguments(CancelSchema)
+    @blp.response(200, InspectionDetailSchema)
+    @blp.alt_response(409, description="Already completed or cancelled")
+    def post(self, data, inspection_id):
+        """Call off an inspection that is not completed (planners; the reason is audited)."""
+        inspection = load_inspection(inspection_id, "inspections.create")
+        authorize("inspections.create", inspection)
+        svc.cancel_inspection(inspection, current_user, reason=data["reason"])
+        return detail_body(inspection)
+
+
+class PinSchema(Schema):
+    pin = fields.String(required=True, load_only=True)
+    password = fields.String(required=True, load_only=True)
+
+
+@blp.route("/officer/pin")
+class OfficerPin(MethodView):
+    @permission_required("inspections.work")
+    @blp.arguments(PinSchema)
+    @blp.response(204)
+    def put(self, data):
+        """Set my PIN (4 to 8 digits), with which I confirm on a colleague's tablet; my password confirms it."""
+        svc.set_officer_pin(current_user, data["pin"], password=data["password"])
+
+
 @blp.route("/violations")
 class Violations(MethodView):
     @permission_required("violations.view")

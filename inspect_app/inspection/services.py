@@ -57,7 +57,7 @@ __all__ = [
     # additions beyond the first contract
     "local_today", "is_member", "checklists_for", "item_index", "answer_public_value", "can_see_restricted",
     "evidence_file", "seal_restricted", "reveal_restricted", "build_record", "record_hash", "progress",
-    "cancel_inspection",
+    "cancel_inspection", "set_officer_pin",
 ]
 
 
@@ -389,6 +389,25 @@ def _check_secret(officer, method: str, secret: str | None) -> None:
     if method == "pin" and not officer.pin_hash:
         raise InvalidData({"secret": [_l("This officer has no PIN yet: confirm with the password.")]})
     raise InvalidData({"secret": [_l("Wrong PIN or password.")]})
+
+
+def set_officer_pin(user, pin: str, *, password: str) -> None:
+    """An officer sets the PIN with which they confirm on a colleague's tablet (their password confirms it).
+    4 to 8 digits, not one digit repeated nor a plain run (1234, 9876)."""
+    account = _user(user)
+    try:
+        _check_secret(account, "password", password)  # wrong passwords count towards the lock-out
+    except InvalidData as exc:
+        raise InvalidData({"password": exc.fields["secret"]}) from None
+    pin = (pin or "").strip()
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise InvalidData({"pin": [_l("A PIN is 4 to 8 digits.")]})
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    if steps in ({0}, {1}, {-1}):
+        raise InvalidData({"pin": [_l("Too easy to guess: do not use one digit repeated or a run like 1234.")]})
+    account.set_pin(pin)
+    db.session.flush()
+    record_event(db.session, "auth.pin_set", "users", account.id)
 
 
 def _user(user_or_id):
