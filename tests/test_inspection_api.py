@@ -482,3 +482,15 @@ def test_officer_sets_a_pin_and_confirms_with_it(app, client, tablet):
     confirmed = client.post(tablet["base"] + "/attestations", headers=tablet["hrss"],
                             json={"officer_id": tablet["team"]["samr"], "method": "pin", "secret": "7391"})
     assert confirmed.status_code == 201 and confirmed.json["method"] == "pin"
+
+
+def test_withdraw_a_violation_recorded_by_mistake(app, client, tablet):
+    _started(client, tablet)
+    h = tablet["hrss"]
+    created = client.post(tablet["base"] + "/violations", json={"type_code": "ja_not_filed", "description": "误录"},
+                          headers=h).json
+    url = f"{tablet['base']}/violations/{created['id']}/withdraw"
+    assert client.post(url, json={"reason": ""}, headers=h).status_code == 422
+    withdrawn = client.post(url, json={"reason": "点错了"}, headers=h)
+    assert withdrawn.status_code == 200 and withdrawn.json["status"] == "withdrawn"
+    assert client.post(f"{tablet['base']}/violations/999/withdraw", json={"reason": "x"}, headers=h).status_code == 404

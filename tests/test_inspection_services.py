@@ -711,3 +711,35 @@ def test_demo_field_data_is_there_and_idempotent(app, runner):
     assert second.exit_code == 0, second.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == counts
+
+
+def test_roster_sent_back_masked_is_matched_to_the_stored_people(app, field):
+    from tests.test_roster import id_number
+    with app.app_context():
+        inspection, hrss = _started(field)
+        today = svc.local_today()
+        adult = id_number(today.replace(year=today.year - 30))
+        code = "job_agency.hrss.placed_persons"
+        first = svc.save_answer(inspection, hrss, code, result=None, value=[{"name": "王强", "id_number": adult}])
+        shown = svc.answer_public_value(first)["people"]
+        again = svc.save_answer(inspection, hrss, code, result=None, value=shown, note="名册已核对")
+        assert again.note == "名册已核对" and again.value["people"][0]["id_masked"] == shown[0]["id_masked"]
+        forged = [{**shown[0], "name": "李四"}]  # a masked number that matches nobody stored
+        with pytest.raises(InvalidData):
+            svc.save_answer(inspection, hrss, code, result=None, value=forged)
+
+
+def test_withdrawn_violation_cancels_its_referral_and_is_proposed_again(app, field):
+    with app.app_context():
+        inspection, hrss = _started(field)
+        code = "joint.red_flags.deception"
+        svc.save_answer(inspection, hrss, code, result=None, value="yes")
+        violation = svc.record_violation(inspection, hrss, type_code="rf_suspected_trafficking", item_code=code,
+                                         description="误录")
+        with pytest.raises(InvalidData):
+            svc.withdraw_violation(inspection, hrss, violation, reason=" ")
+        svc.withdraw_violation(inspection, hrss, violation, reason="点错了条目")
+        referral = db.session.scalar(sa.select(Referral).where(Referral.violation_id == violation.id))
+        assert violation.status == "withdrawn" and referral.status == "cancelled"
+        assert [p["type_code"] for p in svc.proposed_violations(inspection)] == ["rf_suspected_trafficking"]
+        assert any(code in m for m in svc.missing_for_completion(inspection)["violations"])

@@ -657,6 +657,25 @@ class InspectionViolations(MethodView):
         return violation_body(violation, True, _referrals([violation.id]).get(violation.id))
 
 
+class WithdrawSchema(Schema):
+    reason = fields.Raw(required=True)
+
+
+@blp.route("/inspections/<int:inspection_id>/violations/<int:violation_id>/withdraw")
+class InspectionViolationWithdraw(MethodView):
+    @permission_required("inspections.work")
+    @blp.arguments(WithdrawSchema)
+    @blp.response(200, ViolationSchema)
+    def post(self, data, inspection_id, violation_id):
+        """Withdraw a violation recorded by mistake, before completion (a pending police referral is cancelled)."""
+        inspection = load_inspection(inspection_id)
+        violation = db.session.get(Violation, violation_id)
+        if violation is None or violation.inspection_id != inspection.id:
+            raise ApiError(404, _("Not found."))
+        svc.withdraw_violation(inspection, current_user, violation, reason=data["reason"])
+        return violation_body(violation, True, _referrals([violation.id]).get(violation.id))
+
+
 @blp.route("/inspections/<int:inspection_id>/proposed-violations")
 class InspectionProposed(MethodView):
     @permission_required("inspections.view")

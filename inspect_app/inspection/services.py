@@ -57,7 +57,7 @@ __all__ = [
     # additions beyond the first contract
     "local_today", "is_member", "checklists_for", "item_index", "answer_public_value", "can_see_restricted",
     "evidence_file", "seal_restricted", "reveal_restricted", "build_record", "record_hash", "progress",
-    "cancel_inspection", "set_officer_pin",
+    "cancel_inspection", "set_officer_pin", "withdraw_violation",
 ]
 
 
@@ -631,12 +631,32 @@ def _roster_value(inspection: Inspection, item: ChecklistItem, value: Any) -> tu
         raise InvalidData({"value": [_l("A roster is a list of people (name, id_number, post, hired_on).")]})
     if len(value) > MAX_ROSTER:
         raise InvalidData({"value": [_l("At most %(n)d people.", n=MAX_ROSTER)]})
-    for entry in value:
-        if entry.get("id_masked") and not entry.get("id_number"):
-            raise InvalidData({"value": [_l("Send each person's full ID number again (a masked number cannot be "
-                                            "checked).")]})
+    value = _unmask_roster(inspection, item, value)
     evaluation = evaluate_roster(value, _inspection_day(inspection), kind=inspection.entity.kind, item=item)
     return evaluation.to_stored(), "fail" if evaluation.fails else "pass"
+
+
+def _unmask_roster(inspection: Inspection, item: ChecklistItem, entries: list[dict]) -> list[dict]:
+    """A roster sent back as the API showed it (masked numbers): each masked person already stored for this
+    item (same name and masked number) gets their number back from the stored encrypted token, so a tablet
+    can resend the list it received; a masked number that matches nobody is refused."""
+    from ..checklist.roster import decrypt_id_number
+    if not any(entry.get("id_masked") and not entry.get("id_number") for entry in entries):
+        return entries
+    stored = db.session.scalar(sa.select(Answer.value).where(Answer.inspection_id == inspection.id,
+                                                             Answer.item_code == item.code))
+    known = {(p.get("name"), p.get("id_masked")): p.get("id_encrypted")
+             for p in (stored or {}).get("people", []) if p.get("id_encrypted")}
+    resolved = []
+    for entry in entries:
+        if entry.get("id_masked") and not entry.get("id_number"):
+            token = known.get((str(entry.get("name") or "").strip(), entry["id_masked"]))
+            if token is None:
+                raise InvalidData({"value": [_l("Send each person's full ID number again (a masked number cannot "
+                                                "be checked).")]})
+            entry = {**entry, "id_number": decrypt_id_number(token)}
+        resolved.append(entry)
+    return resolved
 
 
 def answer_public_value(answer: Answer) -> Any:
@@ -868,6 +888,26 @@ def record_violation(inspection: Inspection, user, *, type_code: str, descriptio
         record_event(db.session, "inspection.criminal_referral", "referrals", police.id,
                      after={"violation_id": violation.id, "type_code": entry.code, "due": police.due_dt})
     violation_recorded.send(current_app._get_current_object(), violation=violation)
+    return violation
+
+
+def withdraw_violation(inspection: Inspection, user, violation: Violation, *, reason: str) -> Violation:
+    """Withdraw a violation recorded by mistake, before completion (the reason is audited; a pending police
+    referral it opened is cancelled with the same reason)."""
+    _writable(inspection, user)
+    if violation.inspection_id != inspection.id:
+        raise InvalidData({"violation_id": [_l("Not a violation of this inspection.")]})
+    reason = _text(reason, "reason", required=True, limit=500)
+    if violation.status == "withdrawn":
+        return violation
+    violation.status = "withdrawn"
+    for referral in db.session.scalars(sa.select(Referral).where(Referral.violation_id == violation.id,
+                                                                 Referral.status == "pending")):
+        referral.status = "cancelled"
+        referral.outcome = reason
+    db.session.flush()
+    record_event(db.session, "inspection.violation_withdrawn", "violations", violation.id,
+                 after={"reason": reason, "by": _uid(user), "criminal": violation.criminal})
     return violation
 
 
