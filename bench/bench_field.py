@@ -166,6 +166,7 @@ def measure_backend(backend, args, photos: list[bytes], workdir: Path) -> dict:
     app = make_app(backend.url, workdir)
     app.config["INSPECT_MAX_UPLOAD_BYTES"] = 20 * 1024 * 1024
     answers_ms, photos_ms, floor_answer_ms, floor_photo_ms, items_per_round = [], [], [], [], []
+    answers_cpu_ms, photos_cpu_ms = [], []  # this process's CPU per request: less disturbed by a busy machine
     busy0, own0, wall0 = machine_busy_seconds(), _own_cpu(), time.perf_counter()
     try:
         with app.app_context(), force_locale("zh_CN"):
@@ -203,16 +204,18 @@ def measure_backend(backend, args, photos: list[bytes], workdir: Path) -> dict:
                 items_per_round.append(len(items))
                 db.session.remove()
                 for item in items:
-                    started = time.perf_counter()
+                    cpu, started = time.process_time(), time.perf_counter()
                     response = client.put(f"{base}/answers/{item.code}", json=answer_body(item), headers=headers)
                     answers_ms.append((time.perf_counter() - started) * 1000)
+                    answers_cpu_ms.append((time.process_time() - cpu) * 1000)
                     _ok(response, 200)
                 # files are content-addressed: each round's photos are new bytes (a marker after the JPEG's end)
                 for n, photo in enumerate(p + f"round {number}".encode() for p in photos):
                     body, content_type = _multipart(photo, f"IMG_{number:02d}{n:02d}.jpg")
-                    started = time.perf_counter()
+                    cpu, started = time.process_time(), time.perf_counter()
                     response = client.post(base + "/evidence", data=body, content_type=content_type, headers=headers)
                     photos_ms.append((time.perf_counter() - started) * 1000)
+                    photos_cpu_ms.append((time.process_time() - cpu) * 1000)
                     _ok(response, 201)
                     if response.json["gps_lat"] is None or response.json["taken_at"] is None:
                         raise BenchError("the photo's EXIF time and GPS were not read")
@@ -229,10 +232,14 @@ def measure_backend(backend, args, photos: list[bytes], workdir: Path) -> dict:
     figures = {
         "answers": {"count": len(answers_ms), "p50_ms": round(statistics.median(answers_ms), 2),
                     "p95_ms": round(p95(answers_ms), 2), "max_ms": round(max(answers_ms), 2),
-                    "floor_ms": round(statistics.median(floor_answer_ms), 3)},
+                    "floor_ms": round(statistics.median(floor_answer_ms), 3),
+                    "cpu_p50_ms": round(statistics.median(answers_cpu_ms), 2),
+                    "cpu_p95_ms": round(p95(answers_cpu_ms), 2)},
         "photos": {"count": len(photos_ms), "p50_ms": round(statistics.median(photos_ms), 1),
                    "p95_ms": round(p95(photos_ms), 1), "max_ms": round(max(photos_ms), 1),
-                   "floor_ms": round(statistics.median(floor_photo_ms), 1)},
+                   "floor_ms": round(statistics.median(floor_photo_ms), 1),
+                   "cpu_p50_ms": round(statistics.median(photos_cpu_ms), 1),
+                   "cpu_max_ms": round(max(photos_cpu_ms), 1)},
         "items_per_inspection": items_per_round[0], "other_load_cores": round(other, 2),
     }
     figures["answers"]["ratio"] = round(figures["answers"]["p95_ms"] / figures["answers"]["floor_ms"], 2)
@@ -318,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{backend.name} photo ms: p50 {shots['p50_ms']:.0f} max {shots['max_ms']:.0f}  "
                   f"floor ms: {shots['floor_ms']:.0f}  ratio (p95/floor): {shots['ratio']:.2f}  "
                   f"target max < {PHOTO_TARGET_MS:g}  {'met' if photos_ok else 'MISSED'}", flush=True)
+            print(f"{backend.name} CPU of this process (information): answer p50 {answers['cpu_p50_ms']:.1f} "
+                  f"p95 {answers['cpu_p95_ms']:.1f} ms; photo p50 {shots['cpu_p50_ms']:.0f} "
+                  f"max {shots['cpu_max_ms']:.0f} ms",
+                  flush=True)
             if figures["other_load_cores"] > 0.2:
                 print(f"  warning: other processes used {figures['other_load_cores']:.2f} cores meanwhile; "
                       "re-run on a quiet machine", flush=True)
