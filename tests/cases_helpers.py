@@ -36,9 +36,6 @@ def complete_inspection(app, entity_id: int, members: list[tuple[int, str]], vio
             db.session.add(inspection)
         else:
             inspection = db.session.get(Inspection, inspection_id)
-        inspection.status, inspection.completed_dt = "completed", now
-        inspection.completed_by_id = members[0][0] if members else None
-        inspection.outcome = "violations" if violations else "compliant"
         for item_code, result in answers:
             inspection.answers.append(Answer(checklist_code="test", item_code=item_code, result=result))
         for spec in violations:
@@ -47,6 +44,11 @@ def complete_inspection(app, entity_id: int, members: list[tuple[int, str]], vio
                                   item_code=spec.get("item_code"), quantities=spec.get("quantities"),
                                   criminal=spec.get("criminal", False), restricted=spec.get("criminal", False))
             inspection.violations.append(violation)
+        db.session.flush()
+        # completed last, as the field services do: the frozen-record guard refuses rows added after
+        inspection.status, inspection.completed_dt = "completed", now
+        inspection.completed_by_id = members[0][0] if members else None
+        inspection.outcome = "violations" if violations else "compliant"
         db.session.flush()
         for violation in inspection.violations:
             if violation.criminal and criminal_referral:
