@@ -60,9 +60,13 @@ def seed_demo():
     db.session.flush()
     from .planning import seed_demo_campaign
     campaign = seed_demo_campaign()
+    db.session.flush()
+    from .notices import seed_demo_notices
+    notices = seed_demo_notices()
     db.session.commit()
     click.echo(f"demo data: {len(created)} account(s) created, {len(DEMO_USERS) - len(created)} already there; "
-               f"{entities} entities created" + (f"; campaign {campaign.id} drawn" if campaign else ""))
+               f"{entities} entities created" + (f"; campaign {campaign.id} drawn" if campaign else "")
+               + (f"; {notices} notices issued" if notices else ""))
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for username, full_name, roles, department, region, _ in DEMO_USERS:
         click.echo(f"  {username:22} {','.join(roles):15} {department:18} {region}  {full_name}")

@@ -9,6 +9,7 @@ anything else.
 from __future__ import annotations
 
 import base64
+import logging
 import hashlib
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..pdf import RenderedPdf, render_pdf_info
 from .fonts import check_fonts, check_rendered_fonts
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates" / "pdf"
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per layout step
 
 
 def _paragraphs(text: str | None) -> Markup:
