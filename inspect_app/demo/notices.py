@@ -198,8 +198,11 @@ def seed_demo_notices() -> int:
                                                        Entity.credit_code.is_not(None)).order_by(Entity.id).limit(1))
     if entity is None or None in officers:
         return 0
+    from ..notices.snapshot import LOCAL_TZ, local_day
+    morning = datetime.combine(local_day(), datetime.min.time().replace(hour=9, minute=30), LOCAL_TZ)
     inspection = make_completed_inspection(entity, officers, findings=DEMO_FINDINGS, party_refuses=True,
-                                           cause_note=DEMO_MARK, data_dir=current_app.config["INSPECT_DATA_DIR"])
+                                           cause_note=DEMO_MARK, data_dir=current_app.config["INSPECT_DATA_DIR"],
+                                           when=morning.astimezone(timezone.utc))
     hrss = officers[0]
     supervisor = db.session.scalar(sa.select(User).where(User.username == "supervisor.sc")) or hrss
     violations = list(inspection.violations)

@@ -33,12 +33,14 @@ def check_fonts_command():
 @notices_cli.command("preview")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="directory for the PNGs")
 @click.option("--dpi", default=80, show_default=True, help="resolution of the PNG pages")
+@click.option("--rerender", is_flag=True, help="render the snapshots with the current templates instead of "
+                                               "writing the stored PDFs (layout work)")
 @with_appcontext
-def preview(out_dir: str, dpi: int):
+def preview(out_dir: str, dpi: int, rerender: bool):
     """Write the latest issued notice of every type, and a PNG of each of its pages (pdftoppm)."""
     from .config import NOTICE_TYPES
     from .models import Notice
-    from .services import read_pdf
+    from .services import read_pdf, rerender as render_again
     if shutil.which("pdftoppm") is None:
         raise click.ClickException("pdftoppm is missing: apt-get install poppler-utils")
     out = Path(out_dir)
@@ -51,7 +53,9 @@ def preview(out_dir: str, dpi: int):
             missing.append(notice_type)
             continue
         pdf_path = out / f"{notice_type}.pdf"
-        pdf_path.write_bytes(read_pdf(notice))
+        for old in out.glob(f"{notice_type}-*.png"):
+            old.unlink()
+        pdf_path.write_bytes(render_again(notice).pdf if rerender else read_pdf(notice))
         subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf_path), str(out / notice_type)], check=True)
         pages = sorted(out.glob(f"{notice_type}-*.png"))
         click.echo(f"{notice_type:24} {notice.number:28} {len(pages)} page(s)")
