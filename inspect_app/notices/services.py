@@ -470,12 +470,29 @@ def new_short_code_unique(taken: list[tuple[str, str]]) -> str:
             return code
 
 
+# batch id -> (rendered, total) of batches running in this process (SQLite: see update_batch)
+_progress: dict[int, tuple[int, int]] = {}
+
+
+def batch_progress(batch: NoticeBatch) -> tuple[int, int]:
+    rendered, total = _progress.get(batch.id, (0, 0))
+    return max(rendered, batch.rendered), max(total, batch.total)
+
+
 def update_batch(batch_id: int, **values) -> None:
-    """Progress on a connection of its own, visible at once to every worker polling the page."""
+    """Progress on a connection of its own, visible at once to every worker polling the page. On SQLite the
+    batch's own transaction holds the database's write lock while it renders, so the progress is kept in
+    this process's memory as well (the embedded deployment is one process) and a locked write is skipped."""
+    if "rendered" in values:
+        _progress[batch_id] = (values["rendered"], values.get("total", 0))
     values["updated_dt"] = now_utc()
-    with db.engine.begin() as connection:
-        connection.execute(sa.update(NoticeBatch.__table__).where(NoticeBatch.__table__.c.id == batch_id)
-                           .values(**values))
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(NoticeBatch.__table__).where(NoticeBatch.__table__.c.id == batch_id)
+                               .values(**values))
+    except sa.exc.OperationalError:
+        if db.engine.dialect.name != "sqlite" or "status" in values:
+            raise
 
 
 _threads: set[threading.Thread] = set()
@@ -518,7 +535,8 @@ def run_batch(app, batch_id: int) -> None:
                                                       .order_by(Inspection.id)))
                 notices, skipped = issue_many(
                     notice_type, user, inspections, department=department, batch_id=batch_id,
-                    progress=lambda done, total: update_batch(batch_id, rendered=done, total=total))
+                    progress=lambda done, total: update_batch(batch_id, rendered=done, total=total),
+                    workers=current_app.config.get("NOTICE_WORKERS") or None)
                 record_event(db.session, "issue_batch", "notice_batches", batch_id,
                              after={"notices": [n.number for n in notices], "skipped": skipped})
                 db.session.execute(sa.update(NoticeBatch.__table__).where(NoticeBatch.__table__.c.id == batch_id)
@@ -531,6 +549,7 @@ def run_batch(app, batch_id: int) -> None:
                 log.exception("notice batch %s failed", batch_id)
                 update_batch(batch_id, status="failed", finished_dt=now_utc(), message=str(exc)[:1000])
     finally:
+        _progress.pop(batch_id, None)
         with _threads_lock:
             _threads.discard(threading.current_thread())
 

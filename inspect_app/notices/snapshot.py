@@ -231,7 +231,7 @@ def build_draft(notice_type: str, settings: NoticeSettings, department: str, *, 
     return draft
 
 
-def _inspection_record(draft, *, inspection, types, **_):
+def _inspection_record(draft, *, inspection, types, **unused):
     if inspection is None:
         raise InvalidData({"inspection_id": [_("An on-site record is made from an inspection.")]})
     if inspection.status != "completed":
@@ -268,7 +268,7 @@ def _inspection_record(draft, *, inspection, types, **_):
     }
 
 
-def _rectification_order(draft, *, department, inspection, case, types, today, **_):
+def _rectification_order(draft, *, department, inspection, case, types, today, **unused):
     from ..workdays import add_workdays
     if case is not None:
         candidates = _open(case.violations)
@@ -330,14 +330,14 @@ def _penalty_common(draft, *, settings, case, types):
     }
 
 
-def _penalty_advance_notice(draft, *, settings, case, types, **_):
+def _penalty_advance_notice(draft, *, settings, case, types, **unused):
     _require_case(case, "penalty_advance_notice")
     _penalty_common(draft, settings=settings, case=case, types=types)
     draft["body"].update(statement_days=settings.statement_working_days,
                          hearing_days=settings.hearing_request_working_days)
 
 
-def _penalty_decision(draft, *, settings, case, types, department, **_):
+def _penalty_decision(draft, *, settings, case, types, department, **unused):
     from .models import Notice
     _require_case(case, "penalty_decision")
     _penalty_common(draft, settings=settings, case=case, types=types)
@@ -380,7 +380,7 @@ def _record_number(inspection) -> str | None:
         .order_by(Notice.id).limit(1))
 
 
-def _criminal_transfer(draft, *, case, types, names, inspection, **_):
+def _criminal_transfer(draft, *, case, types, names, inspection, **unused):
     _require_case(case, "criminal_transfer")
     violations = [v for v in _open(case.violations)]
     if not violations:
@@ -399,7 +399,7 @@ def _criminal_transfer(draft, *, case, types, names, inspection, **_):
     }
 
 
-def _case_transfer(draft, *, case, types, names, department, settings, inspection, **_):
+def _case_transfer(draft, *, case, types, names, department, settings, inspection, **unused):
     _require_case(case, "case_transfer")
     to = getattr(case, "transfer_to", None)
     if not to or to not in names:
@@ -418,7 +418,7 @@ def _case_transfer(draft, *, case, types, names, department, settings, inspectio
     }
 
 
-def _service_receipt(draft, *, inspection, case, served, **_):
+def _service_receipt(draft, *, inspection, case, served, **unused):
     if not served:
         raise InvalidData({"notice_ids": [_("There is no issued notice to serve.")]})
     place = (case.entity if case is not None else inspection.entity).address

@@ -20,7 +20,7 @@ from .config import NOTICE_TYPES, SOURCES
 from .fonts import FontProblem
 from .forms import BatchForm, CodeForm, IssueForm, SealForm, VerifyUploadForm, VoidForm
 from .models import DepartmentSeal, Notice, NoticeBatch
-from .services import (NoticeConflict, StoredPdfDamaged, check_upload, create_batch, find_by_short_code,
+from .services import (NoticeConflict, batch_progress, StoredPdfDamaged, check_upload, create_batch, find_by_short_code,
                        find_by_token, issue_notice, merged_pdf, pdf_filename, public_view, read_pdf, remove_seal,
                        start_batch, upload_seal, void_notice, zip_of)
 
@@ -290,16 +290,18 @@ def _load_batch(batch_id: int) -> NoticeBatch:
 @permission_required("notices.issue")
 def batch(batch_id: int):
     batch = _load_batch(batch_id)
+    rendered, total = batch_progress(batch)
     return render_template("notices/batch.html", batch=batch, batch_labels=BATCH_STATUS_LABELS,
-                           status_labels=STATUS_LABELS)
+                           status_labels=STATUS_LABELS, rendered=rendered, total=total)
 
 
 @bp.route("/batch/<int:batch_id>/status")
 @permission_required("notices.issue")
 def batch_status(batch_id: int):
     batch = _load_batch(batch_id)
+    rendered, total = batch_progress(batch)
     return jsonify({"status": batch.status, "label": str(BATCH_STATUS_LABELS[batch.status]),
-                    "total": batch.total, "rendered": batch.rendered, "finished": batch.is_finished,
+                    "total": total, "rendered": rendered, "finished": batch.is_finished,
                     "result_url": url_for("notices.batch", batch_id=batch.id)})
 
 
