@@ -15,7 +15,7 @@ from inspect_app.demo.notices import DEMO_FINDINGS, StandInCase, make_completed_
 from inspect_app.extensions import db
 from inspect_app.notices import fonts
 from inspect_app.notices.models import Notice, NoticeCounter
-from tests.conftest import AuthActions, csrf_from
+from tests.conftest import csrf_from
 from tests.registry_helpers import agency
 
 YEAR = date.today().year

@@ -235,8 +235,9 @@ def _check_source(notice_type: str, inspection, case) -> None:
     source = "case" if case is not None else "inspection"
     if source not in SOURCES[notice_type]:
         field = "case_id" if source == "case" else "inspection_id"
-        raise InvalidData({field: [_("This notice is not issued from an inspection." if source == "inspection"
-                                     else "This notice is not issued from a case.")]})
+        message = (_("This notice is not issued from an inspection.") if source == "inspection"
+                   else _("This notice is not issued from a case."))
+        raise InvalidData({field: [message]})
 
 
 def _row(snapshot: dict, *, notice_type, department, inspection, case, entity, user, rendered_pdf: bytes,
