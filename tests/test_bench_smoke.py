@@ -31,3 +31,18 @@ def test_bench_api_auth_quick_mode_measures_both_servers(tmp_path):
     assert data["product"]["requests"] > 0 and data["product"]["errors"] == 0
     assert data["bare"]["requests"] > 0 and data["bare"]["errors"] == 0
     assert data["parameters"]["quick"] is True
+
+
+def test_bench_notices_quick_mode_measures_both_figures(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_notices.py"), "--quick",
+                           "--results-dir", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode in (0, 1), output  # 1: a target missed (timing-dependent, not judged here)
+    product = re.search(r"^product median ms: ([0-9.]+)$", done.stdout, re.MULTILINE)
+    bare = re.search(r"^bare median ms: ([0-9.]+)$", done.stdout, re.MULTILINE)
+    speedup = re.search(r"^batch speed-up \(2 workers/1\): ([0-9.]+) ", done.stdout, re.MULTILINE)
+    assert product and bare and speedup, output
+    assert float(product.group(1)) > 0 and float(bare.group(1)) > 0 and float(speedup.group(1)) > 0
+    data = json.loads(next(tmp_path.glob("notices-*.json")).read_text())
+    assert data["parameters"]["quick"] is True and len(data["single"]["product_ms"]) == 5

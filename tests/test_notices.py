@@ -248,6 +248,11 @@ def test_case_notices_follow_the_procedure(app, client, world, token_for, tmp_pa
     criminal_text = text(criminal)
     assert "涉嫌犯罪案件移送书" in criminal_text and "朔州市公安局" in criminal_text
     assert "引诱、容留、介绍卖淫罪" in criminal_text and "回执" in criminal_text and "移送材料" in criminal_text
+    # the transfer to the police is read by its department and the police only
+    samr = token_for("chen.samr")
+    assert client.get(f"/api/v1/notices/{criminal.json['id']}", headers=samr).status_code == 403
+    listed = client.get("/api/v1/notices", headers=samr).json
+    assert criminal.json["id"] not in [n["id"] for n in listed["items"]] and listed["total"] == 3
     transfer_text = text(transfer)
     assert "案件移送函" in transfer_text and "朔州市市场监督管理局" in transfer_text
     assert "《劳动保障监察条例》第十八条第二款" in transfer_text

@@ -21,7 +21,8 @@ from .config import NOTICE_TYPES
 from .fonts import FontProblem
 from .models import Notice
 from .services import NoticeConflict, check_upload, find_by_token, issue_notice, public_view, void_notice
-from .views import authorize_issue, load_case, load_notice, notice_pdf, verify_upload_limit
+from .views import (authorize_issue, load_case, load_notice, notice_pdf, restricted_clause,
+                    verify_upload_limit)
 
 blp = Blueprint("api_notices", __name__, url_prefix="/api/v1", description="Enforcement notices and verification")
 
@@ -141,7 +142,8 @@ class Notices(MethodView):
     def get(self, args):
         """Notices in the user's county, newest first."""
         reference = current_app.extensions["inspect_reference"]
-        stmt = sa.select(Notice).order_by(Notice.issued_dt.desc(), Notice.id.desc())
+        stmt = (sa.select(Notice).where(restricted_clause(current_user))
+                .order_by(Notice.issued_dt.desc(), Notice.id.desc()))
         if current_user.region_code != reference.city.code:
             stmt = stmt.where(Notice.region_code == current_user.region_code)
         for key, column in (("type", Notice.type), ("status", Notice.status), ("inspection_id", Notice.inspection_id),

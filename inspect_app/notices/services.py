@@ -377,30 +377,45 @@ def eligible_inspections(notice_type: str, department: str, inspections) -> tupl
     return chosen, skipped
 
 
-def render_all(snapshots: list[dict], assets: dict, workers: int,
-               progress: Callable[[int], None] | None = None) -> list[tuple[bytes, int]]:
-    """Render snapshots in order; with ``workers`` > 1, in a process pool (forkserver: safe from a thread)."""
-    results: list[tuple[bytes, int] | None] = [None] * len(snapshots)
-    if workers <= 1 or len(snapshots) < 3:
-        for index, snapshot in enumerate(snapshots):
-            rendered = render_notice(snapshot, assets)
-            results[index] = (rendered.pdf, rendered.page_count)
-            if progress:
-                progress(index + 1)
-        return results  # type: ignore[return-value]
-    import multiprocessing
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["inspect_app.notices.render"])
-    done = 0
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=warm_up) as pool:
-        futures = [pool.submit(render_in_worker, (index, snapshot, assets)) for index, snapshot in enumerate(snapshots)]
-        for future in as_completed(futures):
+class BatchRenderer:
+    """Renders snapshots as they are submitted: in this process with one worker, else in a process pool
+    (forkserver: safe to start from a web server's thread), so that the parent prepares the next notice
+    while the workers render."""
+
+    def __init__(self, workers: int, assets: dict):
+        self.workers, self.assets = workers, assets
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list = []
+        self.done: dict[int, tuple[bytes, int]] = {}
+
+    def __enter__(self) -> BatchRenderer:
+        if self.workers > 1:
+            import multiprocessing
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["inspect_app.notices.render"])
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=warm_up)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, index: int, snapshot: dict) -> None:
+        if self.pool is None:
+            rendered = render_notice(snapshot, self.assets)
+            self.done[index] = (rendered.pdf, rendered.page_count)
+        else:
+            self.futures.append(self.pool.submit(render_in_worker, (index, snapshot, self.assets)))
+
+    def collect(self, progress: Callable[[int], None] | None = None) -> dict[int, tuple[bytes, int]]:
+        if progress and self.done:
+            progress(len(self.done))
+        for future in as_completed(self.futures):
             index, pdf, pages = future.result()
-            results[index] = (pdf, pages)
-            done += 1
+            self.done[index] = (pdf, pages)
             if progress:
-                progress(done)
-    return results  # type: ignore[return-value]
+                progress(len(self.done))
+        return self.done
 
 
 def default_workers() -> int:
@@ -417,58 +432,52 @@ def issue_many(notice_type: str, user, inspections, *, department: str | None = 
                progress: Callable[[int, int], None] | None = None, batch_id: int | None = None,
                today=None) -> tuple[list[Notice], list[dict]]:
     """Issue the notices of many inspections in one transaction: drafts and numbers here (under the counter
-    lock), rendering on ``workers`` processes. Returns (notices, skipped with reasons)."""
+    lock, one number per notice that can be issued, so that none is skipped), rendering on ``workers``
+    processes while the next drafts are prepared. Returns (notices, skipped with reasons)."""
     if notice_type not in ("inspection_record", "rectification_order"):
         raise InvalidData({"type": [_("Only on-site records and orders to rectify are issued in batches.")]})
     check_fonts()
     config = settings()
     department = department or user.department_code
+    own = config.department(department)
     today = today or local_day()
     year = today.year
     lock_counter(department, notice_type, year)
     chosen, skipped = eligible_inspections(notice_type, department, inspections)
-    drafts = []
-    for inspection in chosen:
-        try:
-            drafts.append((inspection, build_draft(notice_type, config, department, user=user, today=today,
-                                                   inspection=inspection)))
-        except InvalidData as exc:
-            message = next(iter(exc.fields.values()))[0] if getattr(exc, "fields", None) else str(exc)
-            skipped.append({"inspection_id": inspection.id, "reason": str(message)})
-    if not drafts:
-        return [], skipped
-    last = lock_counter(department, notice_type, year, len(drafts))
-    first = last - len(drafts) + 1
     seal = active_seal(department)
     assets = {seal.sha256: seal.png} if seal else {}
     base_url, version = public_base_url(), template_version()
-    snapshots, tokens = [], []
-    for offset, (inspection, draft) in enumerate(drafts):
-        token = new_verify_token()
-        seq = first + offset
-        snapshots.append(finalize(
-            draft, number=config.department(department).format_number(notice_type, year, seq), year=year, seq=seq,
-            verify_url=f"{base_url}/verify/{token}", short_code=new_short_code_unique(tokens),
-            note=config.public_url_note, seal_sha256=seal.sha256 if seal else None, template_version=version))
-        tokens.append((token, snapshots[-1]["verify"]["short_code"]))
-    total = len(snapshots)
-    rendered = render_all(snapshots, assets, workers or default_workers(),
-                          (lambda n: progress(n, total)) if progress else None)
+    issued: list[tuple] = []  # (inspection, snapshot, token)
+    codes: set[str] = set()
+    total = len(chosen)
+    with BatchRenderer(workers or default_workers(), assets) as renderer:
+        for inspection in chosen:
+            try:
+                draft = build_draft(notice_type, config, department, user=user, today=today, inspection=inspection)
+            except InvalidData as exc:
+                message = next(iter(exc.fields.values()))[0] if exc.fields else str(exc)
+                skipped.append({"inspection_id": inspection.id, "reason": str(message)})
+                total -= 1
+                continue
+            seq = lock_counter(department, notice_type, year, 1)
+            token, code = new_verify_token(), new_short_code()
+            while code in codes:
+                code = new_short_code()
+            codes.add(code)
+            snapshot = finalize(draft, number=own.format_number(notice_type, year, seq), year=year, seq=seq,
+                                verify_url=f"{base_url}/verify/{token}", short_code=code, note=config.public_url_note,
+                                seal_sha256=seal.sha256 if seal else None, template_version=version)
+            renderer.submit(len(issued), snapshot)
+            issued.append((inspection, snapshot, token))
+        rendered = renderer.collect((lambda n: progress(n, total)) if progress else None)
     notices = []
-    for (inspection, _draft), snapshot, (token, _code), (pdf, pages) in zip(drafts, snapshots, tokens, rendered):
+    for index, (inspection, snapshot, token) in enumerate(issued):
+        pdf, pages = rendered[index]
         notices.append(_row(snapshot, notice_type=notice_type, department=department, inspection=inspection,
                             case=None, entity=inspection.entity, user=user, rendered_pdf=pdf, page_count=pages,
                             token=token, batch_id=batch_id))
     db.session.flush()
     return notices, skipped
-
-
-def new_short_code_unique(taken: list[tuple[str, str]]) -> str:
-    used = {code for _token, code in taken}
-    while True:
-        code = new_short_code()
-        if code not in used:
-            return code
 
 
 # batch id -> (rendered, total) of batches running in this process (SQLite: see update_batch)

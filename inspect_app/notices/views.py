@@ -70,11 +70,29 @@ def authorize_issue(inspection=None, case=None) -> None:
         abort(403)
 
 
+# A transfer of a suspected crime names possible victims' situation: only its department and the police read it.
+RESTRICTED_TYPES = ("criminal_transfer",)
+
+
+def restricted_clause(user):
+    """SQL condition hiding restricted notices from other departments."""
+    if user.department_code == "police" or "admin" in user.roles:
+        return sa.true()
+    return sa.or_(Notice.type.not_in(RESTRICTED_TYPES), Notice.department == user.department_code)
+
+
+def may_read(user, notice: Notice) -> bool:
+    return (notice.type not in RESTRICTED_TYPES or notice.department == user.department_code
+            or user.department_code == "police" or "admin" in user.roles)
+
+
 def load_notice(notice_id: int, permission: str = "notices.view") -> Notice:
     notice = db.session.get(Notice, notice_id)
     if notice is None:
         abort(404)
     authorize(permission, notice)
+    if not may_read(current_user, notice):
+        abort(403)
     return notice
 
 
@@ -125,7 +143,8 @@ def notices_for(*, entity_id: int | None = None, inspection_id: int | None = Non
         stmt = stmt.where(Notice.inspection_id == inspection_id)
     if case_id is not None:
         stmt = stmt.where(Notice.case_id == case_id)
-    return [n for n in db.session.scalars(stmt) if can(current_user, "notices.view", n)]
+    return [n for n in db.session.scalars(stmt.where(restricted_clause(current_user)))
+            if can(current_user, "notices.view", n)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +154,7 @@ def notices_for(*, entity_id: int | None = None, inspection_id: int | None = Non
 @permission_required("notices.view")
 def index():
     reference = current_app.extensions["inspect_reference"]
-    stmt = sa.select(Notice)
+    stmt = sa.select(Notice).where(restricted_clause(current_user))
     if current_user.region_code != reference.city.code:
         stmt = stmt.where(Notice.region_code == current_user.region_code)
     args = request.args
