@@ -118,11 +118,13 @@ def render_notice(snapshot: dict, assets: dict[str, bytes] | None = None) -> Ren
     return rendered
 
 
-def render_in_worker(job: tuple[int, dict, dict]) -> tuple[int, bytes, int]:
-    """ProcessPoolExecutor entry point: (key, snapshot, assets) -> (key, pdf, page count)."""
+def render_in_worker(job: tuple[int, dict, dict]) -> tuple[int, bytes, int, float]:
+    """ProcessPoolExecutor entry point: (key, snapshot, assets) -> (key, pdf, page count, CPU seconds)."""
+    import time
     key, snapshot, assets = job
+    started = time.process_time()
     rendered = render_notice(snapshot, assets)
-    return key, rendered.pdf, rendered.page_count
+    return key, rendered.pdf, rendered.page_count, time.process_time() - started
 
 
 def warm_up() -> None:

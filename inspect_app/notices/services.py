@@ -377,6 +377,9 @@ def eligible_inspections(notice_type: str, department: str, inspections) -> tupl
     return chosen, skipped
 
 
+last_batch_stats: dict = {}  # of the last issue_many in this process (bench/bench_notices.py reads it)
+
+
 class BatchRenderer:
     """Renders snapshots as they are submitted: in this process with one worker, else in a process pool
     (forkserver: safe to start from a web server's thread), so that the parent prepares the next notice
@@ -387,6 +390,7 @@ class BatchRenderer:
         self.pool: ProcessPoolExecutor | None = None
         self.futures: list = []
         self.done: dict[int, tuple[bytes, int]] = {}
+        self.worker_cpu_seconds = 0.0  # rendering CPU of the worker processes (benchmark accounting)
 
     def __enter__(self) -> BatchRenderer:
         if self.workers > 1:
@@ -411,8 +415,9 @@ class BatchRenderer:
         if progress and self.done:
             progress(len(self.done))
         for future in as_completed(self.futures):
-            index, pdf, pages = future.result()
+            index, pdf, pages, cpu = future.result()
             self.done[index] = (pdf, pages)
+            self.worker_cpu_seconds += cpu
             if progress:
                 progress(len(self.done))
         return self.done
@@ -470,6 +475,7 @@ def issue_many(notice_type: str, user, inspections, *, department: str | None = 
             renderer.submit(len(issued), snapshot)
             issued.append((inspection, snapshot, token))
         rendered = renderer.collect((lambda n: progress(n, total)) if progress else None)
+    last_batch_stats.update(workers=renderer.workers, worker_cpu_seconds=renderer.worker_cpu_seconds)
     notices = []
     for index, (inspection, snapshot, token) in enumerate(issued):
         pdf, pages = rendered[index]
