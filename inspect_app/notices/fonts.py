@@ -87,8 +87,8 @@ def check_rendered_fonts(families: set[str]) -> None:
 
 
 def init_app(app) -> None:
-    """Log at start-up what is missing; issuing refuses later with the same message."""
+    """Log at start-up what is missing (checked once per process); issuing refuses later with the same message."""
     try:
-        check_fonts(refresh=True)
+        check_fonts()
     except FontProblem as exc:
         app.logger.error("notices cannot be issued: %s", exc)

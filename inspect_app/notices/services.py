@@ -97,7 +97,6 @@ def new_short_code() -> str:
 
 def normalise_short_code(value: str) -> str:
     raw = "".join(ch for ch in (value or "").upper() if ch.isalnum())
-    raw = raw.replace("O", "0").replace("I", "1")
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == 10 else ""
 
 
