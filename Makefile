@@ -9,7 +9,7 @@ TEST_SYSTEM_PACKAGES := chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test system-deps test-system-deps translations lint bench extract-messages
+.PHONY: run test install install-test system-deps test-system-deps translations lint bench extract-messages notices-preview
 
 run: install system-deps translations
 	INSPECT_DEMO=1 $(FLASK) db upgrade
@@ -65,3 +65,14 @@ lint: install-test
 
 bench: install-test
 	$(PY) bench/run.py
+
+# PNGs of every page of every notice type, from the demo data in a throw-away database (look at them).
+# PYTHONPATH: the flask command must import this checkout, not whatever the venv was installed from.
+NOTICES_PREVIEW ?= build/notices-preview
+notices-preview: install system-deps translations
+	@tmp=$$(mktemp -d); \
+	export PYTHONPATH=$(CURDIR) INSPECT_DEMO=1 INSPECT_INSTANCE_DIR=$$tmp INSPECT_DATA_DIR=$$tmp/data \
+	       DATABASE_URL=sqlite:///$$tmp/preview.sqlite3; \
+	$(FLASK) db upgrade >/dev/null 2>&1 && $(FLASK) seed-demo >/dev/null && \
+	$(FLASK) notices preview --out $(NOTICES_PREVIEW); status=$$?; rm -rf $$tmp; \
+	[ $$status -eq 0 ] && echo "PNG pages in $(NOTICES_PREVIEW)/"; exit $$status

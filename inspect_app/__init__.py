@@ -46,6 +46,9 @@ def register_reference_data(app: Flask) -> None:
                                                           app.extensions["inspect_reference"])
     geo.init_app(app)  # a bad gazetteer or geocoder setting stops start-up too
     geo.geocoder_settings(app.config)
+    from .notices.config import load_notice_settings
+    app.extensions["inspect_notices"] = load_notice_settings(app.config["REGISTRIES_DIR"],
+                                                             app.extensions["inspect_reference"].departments)
 
 
 def register_extensions(app: Flask) -> None:
@@ -89,11 +92,13 @@ def register_blueprints(app: Flask) -> None:
     from .cases import init_app as init_cases
     from .cases.tipoff_views import bp as tipoffs_bp
     from .cases.views import bp as cases_bp
+    from .notices import views as notices_views
 
     for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp,
-               cases_bp, tipoffs_bp):
+               cases_bp, tipoffs_bp, notices_views.bp, notices_views.public_bp):
         app.register_blueprint(bp)
     init_cases(app)
+    notices_views.init_app(app)
     init_api(app)
 
 
@@ -140,6 +145,8 @@ def register_commands(app: Flask) -> None:
     from .cases.cli import cases_cli
     from .demo.cli import seed_demo
     from .reference_cli import registries_cli
+    from .notices.cli import notices_cli
 
-    for command in (users_cli, audit_cli, seed_demo, registries_cli, checklists_cli, campaigns_cli, cases_cli):
+    for command in (users_cli, audit_cli, seed_demo, registries_cli, checklists_cli, campaigns_cli, cases_cli,
+                    notices_cli):
         app.cli.add_command(command)

@@ -119,6 +119,10 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
         "GEOCODER_TIMEOUT_S": env.get("INSPECT_GEOCODER_TIMEOUT_S", "5"),
         "REGISTRIES_DIR": env.get("INSPECT_REGISTRIES_DIR", str(PROJECT_ROOT / "registries")),
         "CHECKLISTS_DIR": env.get("INSPECT_CHECKLISTS_DIR", str(PROJECT_ROOT / "checklists")),
+        # Notices: the public address printed in the QR code (else the request's), and the batch's render processes
+        "PUBLIC_BASE_URL": env.get("INSPECT_PUBLIC_URL", ""),
+        "NOTICE_WORKERS": int(env.get("INSPECT_NOTICE_WORKERS", "0")),
+        "VERIFY_RATE_LIMIT": env.get("INSPECT_VERIFY_RATE_LIMIT", "10 per minute"),
         # flask-smorest / OpenAPI
         "API_TITLE": "Shuozhou joint inspection API",
         "API_VERSION": "v1",

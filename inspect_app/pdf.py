@@ -1,6 +1,8 @@
 """HTML to PDF with WeasyPrint, fetching nothing from outside (Indico's pattern)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
@@ -16,6 +18,20 @@ class RestrictedFetcher(URLFetcher):
         if not url.startswith("data:"):
             raise FatalURLFetchingError(f"refused to fetch {url!r} while rendering a PDF")
         return super().fetch(url, headers)
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    pdf: bytes
+    page_count: int
+    font_families: frozenset[str]  # the fonts WeasyPrint embedded (to catch a silent fallback)
+
+
+def render_pdf_info(html: str) -> RenderedPdf:
+    """Render and report the page count and the font families actually embedded."""
+    document = HTML(string=html, url_fetcher=RestrictedFetcher(), base_url="about:blank").render()
+    pdf = document.write_pdf()
+    return RenderedPdf(pdf, len(document.pages), frozenset(font.family for font in document.fonts.values()))
 
 
 def render_pdf(html: str) -> bytes:

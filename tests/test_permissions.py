@@ -29,6 +29,9 @@ EXPECTED_PUBLIC = {
     ("tipoffs.report", "GET"), ("tipoffs.report", "POST"),
     ("tipoffs.status", "GET"), ("tipoffs.status", "POST"),
     ("api_tipoffs.TipOffs", "POST"), ("api_tipoffs.TipOffStatus", "GET"),
+    # anyone holding a notice may check it (issue 7): no personal data on these pages
+    ("verify.verify_form", "GET"), ("verify.verify", "GET"), ("verify.verify", "POST"),
+    ("api_notices.Verify", "GET"), ("api_notices.Verify", "POST"),
 }
 
 

@@ -71,6 +71,12 @@ PERMISSIONS: dict[str, tuple[frozenset[str], bool]] = {
     "tipoffs.triage": (frozenset({"admin", "planner"}), False),
     # a reporter's contact: planners only (anonymity of 举报), readings audited
     "tipoffs.contact": (frozenset({"planner"}), False),
+    # enforcement notices (issue 7): issue and void within one's own department; read across departments
+    # of the county, as joint teams do
+    "notices.view": (frozenset({"admin", "inspector", "supervisor", "planner", "police_liaison", "viewer"}), False),
+    "notices.issue": (frozenset({"inspector", "supervisor"}), True),
+    "notices.void": (frozenset({"supervisor"}), True),
+    "notices.seal": (frozenset({"admin"}), False),
     # the API page itself is public; this only decides who sees it in the navigation
     "api.docs": (frozenset({"admin", "planner"}), False),
 }

@@ -65,12 +65,15 @@ def seed_demo():
     db.session.flush()
     from .cases import seed_demo_cases
     cases = seed_demo_cases()
+    db.session.flush()
+    from .notices import seed_demo_notices
+    notices = seed_demo_notices()
     db.session.commit()
     click.echo(f"demo data: {len(created)} account(s) created, {len(DEMO_USERS) - len(created)} already there; "
                f"{entities} entities created" + (f"; campaign {campaign.id} drawn" if campaign else "")
                + f"; {field['stops']} field inspection(s) planned"
                + (f", inspection {field['completed']} completed" if field["completed"] else "")
-               + (f"; {cases} cases" if cases else ""))
+               + (f"; {cases} cases" if cases else "") + (f"; {notices} notices issued" if notices else ""))
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}; officers confirm on a colleague's tablet "
                f"with PIN {DEMO_PIN}):")
     for username, full_name, roles, department, region, _ in DEMO_USERS:

@@ -1,0 +1,1 @@
+"""Enforcement notices: numbered PDF documents, frozen snapshots, public verification (issue 7)."""
