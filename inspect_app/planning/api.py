@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
+from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import authorize, permission_required
 from ..errors import ApiError
@@ -112,7 +113,7 @@ def load_campaign(campaign_id: int, permission: str = "campaigns.view") -> Campa
 def draw_body(campaign: Campaign) -> dict:
     from ..inspection.models import Inspection
     draw = campaign.draw
-    inspections = db.session.scalars(db.select(Inspection).where(
+    inspections = db.session.scalars(db.select(Inspection).options(selectinload(Inspection.members)).where(
         Inspection.campaign_id == campaign.id, Inspection.origin == "random")
         .order_by(Inspection.scheduled_date, Inspection.team_day, Inspection.route_position)).all()
     return {"population_hash": draw.population_hash, "seed": draw.seed, "algorithm": draw.algorithm,
@@ -227,7 +228,8 @@ class CampaignRoutes(MethodView):
         from ..inspection.models import Inspection
         from .services import team_day_route
         campaign = load_campaign(campaign_id)
-        stmt = sa.select(Inspection).where(Inspection.campaign_id == campaign.id, Inspection.team_day.is_not(None))
+        stmt = sa.select(Inspection).options(selectinload(Inspection.entity), selectinload(Inspection.members)) \
+            .where(Inspection.campaign_id == campaign.id, Inspection.team_day.is_not(None))
         if args.get("date"):
             stmt = stmt.where(Inspection.scheduled_date == args["date"])
         days: dict[str, list] = {}

@@ -3,6 +3,7 @@ publish. Validate, flush, audit; never commit."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -12,13 +13,14 @@ from flask_login import current_user
 
 from ..audit.services import record_event
 from ..auth.models import User, UserRole
+from ..bulk import allocate_ids, bulk_insert, driver_rows
 from ..errors import InvalidData
 from ..extensions import db
 from ..inspection.models import Inspection, InspectionMember
 from ..registry.models import Entity
-from ..util import now_utc
+from ..util import SerializedJSON, now_utc
 from ..workdays import workdays_between
-from .draw import ALGORITHM, SeedMismatch, run_draw, sha256_hex
+from .draw import ALGORITHM, SeedMismatch, canonical, canonical_spliced, run_draw, sha256_hex
 from .models import Campaign, Draw, InspectorConflict, InspectorLeave
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -135,7 +137,7 @@ def clean_campaign_data(data: dict) -> dict:
     return clean
 
 
-def create_campaign(data: dict) -> Campaign:
+def create_campaign(data: dict, timings: dict | None = None) -> Campaign:
     """Create a campaign; with a seed commitment it is committed at once (inputs frozen)."""
     clean = clean_campaign_data(data)
     commitment = clean.pop("seed_commitment", None)
@@ -143,17 +145,21 @@ def create_campaign(data: dict) -> Campaign:
     db.session.add(campaign)
     db.session.flush()
     if commitment:
-        commit_campaign(campaign, commitment)
+        commit_campaign(campaign, commitment, timings)
     return campaign
 
 
+def _population_filter(campaign: Campaign):
+    return sa.and_(Entity.kind.in_(campaign.kinds), Entity.region_code.in_(campaign.region_codes),
+                   Entity.status.in_(DRAWABLE_STATUSES))
+
+
 def _population(campaign: Campaign) -> list[list]:
-    rows = db.session.execute(
-        sa.select(Entity.id, Entity.region_code, Entity.kind, Entity.risk_score, Entity.lat, Entity.lon)
-        .where(Entity.kind.in_(campaign.kinds), Entity.region_code.in_(campaign.region_codes),
-               Entity.status.in_(DRAWABLE_STATUSES))
-        .order_by(Entity.id)).all()
-    return [[r.id, r.region_code, r.kind, int(r.risk_score), r.lat, r.lon] for r in rows]
+    """[id, county, kind, risk, lat, lon] of every entity the campaign may draw, by id: one query,
+    rows straight from the driver (no ORM, no per-row attribute lookups)."""
+    return list(map(list, driver_rows(db.session, sa.select(
+        Entity.id, Entity.region_code, Entity.kind, Entity.risk_score, Entity.lat, Entity.lon)
+        .where(_population_filter(campaign)).order_by(Entity.id))))
 
 
 def _inspector_pool(campaign: Campaign) -> list[list]:
@@ -176,42 +182,54 @@ def _unavailable(users: list[int], days: list[date]) -> list[list]:
                    if leave.start_date <= d <= leave.end_date})
 
 
-def _exclusions(campaign: Campaign, users: list[int], entity_ids: list[int], today: date) -> list[list]:
-    if not users or not entity_ids:
+def _exclusions(campaign: Campaign, users: list[int], population: list[list], today: date) -> list[list]:
+    """(inspector, entity) pairs excluded by recusal: declared conflicts with the entity or its legal
+    representative, and inspections of the entity within ``recusal_months``."""
+    if not users or not population:
         return []
     pairs = set()
-    conflicts = db.session.scalars(sa.select(InspectorConflict).where(InspectorConflict.user_id.in_(users))).all()
-    by_rep = {c.legal_representative for c in conflicts if c.legal_representative}
-    rep_entities: dict[str, list[int]] = {}
-    if by_rep:
+    conflicts = db.session.execute(sa.select(InspectorConflict.user_id, InspectorConflict.entity_id,
+                                             InspectorConflict.legal_representative)
+                                   .where(InspectorConflict.user_id.in_(users))).all()
+    by_rep: dict[str, list[int]] = {}
+    for user_id, entity_id, rep in conflicts:
+        if entity_id:
+            pairs.add((user_id, entity_id))
+        if rep:
+            by_rep.setdefault(rep, []).append(user_id)
+    if by_rep:  # the population's filter, not its ids: an IN list of 100,000 ids is slow everywhere
         for entity_id, rep in db.session.execute(sa.select(Entity.id, Entity.legal_representative).where(
-                Entity.legal_representative.in_(by_rep), Entity.id.in_(entity_ids))):
-            rep_entities.setdefault(rep, []).append(entity_id)
-    for c in conflicts:
-        if c.entity_id:
-            pairs.add((c.user_id, c.entity_id))
-        for entity_id in rep_entities.get(c.legal_representative or "", []):
-            pairs.add((c.user_id, entity_id))
+                Entity.legal_representative.in_(sorted(by_rep)), _population_filter(campaign))):
+            pairs.update((user_id, entity_id) for user_id in by_rep[rep])
     if campaign.recusal_months:
         since = today - timedelta(days=round(campaign.recusal_months * 30.44))
         recent = db.session.execute(
             sa.select(InspectionMember.user_id, Inspection.entity_id).join(Inspection)
             .where(InspectionMember.user_id.in_(users), Inspection.status != "cancelled",
                    Inspection.scheduled_date >= since)).all()
-        pairs.update((r.user_id, r.entity_id) for r in recent)
-    wanted = set(entity_ids)
+        pairs.update(recent)
+    wanted = {row[0] for row in population}
     return sorted([u, e] for u, e in pairs if e in wanted)
 
 
-def build_record(campaign: Campaign, commitment: str, today: date | None = None) -> dict:
-    """Freeze everything the draw will use (nothing personal)."""
+def build_record(campaign: Campaign, commitment: str, today: date | None = None,
+                 timings: dict | None = None) -> tuple[SerializedJSON, str]:
+    """Freeze everything the draw will use (nothing personal); returns the record (with its canonical
+    JSON, which is what the database stores) and its hash."""
+    started = time.perf_counter()
     today = today or date.today()
     ref = _ref()
     days = workdays_between(campaign.start_date, campaign.end_date)
     population = _population(campaign)
+    mark = _lap(timings, "population", started)
+    population_json = canonical(population)
+    mark = _lap(timings, "population_hash", mark)
     pool = _inspector_pool(campaign)
     users = [row[0] for row in pool]
-    return {
+    unavailable = [list(p) for p in _unavailable(users, days)]
+    exclusions = _exclusions(campaign, users, population, today)
+    mark = _lap(timings, "recusal", mark)
+    record = {
         "algorithm": ALGORITHM,
         "campaign": {"id": campaign.id, "lead_department": campaign.lead_department,
                      "departments": campaign.departments, "kinds": campaign.kinds,
@@ -222,63 +240,130 @@ def build_record(campaign: Campaign, commitment: str, today: date | None = None)
         "workdays": [d.isoformat() for d in days],
         "offices": {r.code: [r.seat_lat, r.seat_lon] for r in ref.counties},
         "population": population,
-        "population_hash": sha256_hex(population),
+        "population_hash": sha256_hex(population_json),
         "inspectors": pool,
-        "unavailable": [list(p) for p in _unavailable(users, days)],
-        "exclusions": _exclusions(campaign, users, [row[0] for row in population], today),
+        "unavailable": unavailable,
+        "exclusions": exclusions,
         "seed_commitment": commitment,
     }
+    text = canonical_spliced(record, "population", population_json)
+    _lap(timings, "record_hash", mark)
+    return SerializedJSON(record, text), sha256_hex(text)
 
 
-def commit_campaign(campaign: Campaign, commitment: str) -> Draw:
+def commit_campaign(campaign: Campaign, commitment: str, timings: dict | None = None) -> Draw:
     """Record the seed commitment and freeze the population and the inspector pool."""
-    if campaign.status != "draft":
+    # reading campaign.draw here (no row yet: cheap) spares the flush two loads of the new megabyte record
+    if campaign.status != "draft" or campaign.draw is not None:
         raise CampaignStateError(_l("Only a draft campaign can be committed."))
     commitment = (commitment or "").strip().lower()
     if not HEX64.match(commitment):
         raise InvalidData({"seed_commitment": [
             _l("The commitment is the SHA-256 of the seed: 64 hexadecimal characters.")]})
-    record = build_record(campaign, commitment)
+    record, inputs_hash = build_record(campaign, commitment, timings=timings)
+    started = time.perf_counter()
     draw = Draw(campaign=campaign, algorithm=ALGORITHM, population_hash=record["population_hash"],
-                population_size=len(record["population"]), inputs_hash=sha256_hex(record), record=record,
+                population_size=len(record["population"]), inputs_hash=inputs_hash, record=record,
                 seed_commitment=commitment)
     campaign.seed_commitment = commitment
     campaign.status = "committed"
     db.session.add(draw)
     db.session.flush()
+    _lap(timings, "record_insert", started)
     return draw
 
 
-def draw_campaign(campaign: Campaign, seed: str) -> Draw:
+def draw_campaign(campaign: Campaign, seed: str, timings: dict | None = None) -> Draw:
     """Reveal the seed, run the draw from the frozen record and create the inspections."""
     draw = campaign.draw
     if campaign.status != "committed" or draw is None:
         if campaign.status in ("drawn", "published", "in_progress", "closed"):
             raise CampaignStateError(_l("This campaign has been drawn already; a second draw is refused."))
         raise CampaignStateError(_l("Record the seed commitment before the draw."))
+    started = time.perf_counter()
     try:
         result = run_draw(draw.record, seed)
     except SeedMismatch:
         record_event(db.session, "campaign.seed_refused", "campaigns", campaign.id)
         raise
+    _lap(timings, "draw", started)
     draw.seed, draw.result, draw.result_hash = seed, result, sha256_hex(result)
     draw.drawn_dt, draw.drawn_by_id = now_utc(), _actor_id()
     campaign.status = "drawn"
-    regions = {row[0]: row[1] for row in draw.record["population"]}
-    for day in result["team_days"]:
-        for position, entity_id in enumerate(day["entity_ids"], start=1):
-            inspection = Inspection(entity_id=entity_id, campaign_id=campaign.id, origin="random",
-                                    scheduled_date=date.fromisoformat(day["date"]), team_day=day["id"],
-                                    route_position=position, region_code=regions[entity_id],
-                                    lead_department=campaign.lead_department, status="planned",
-                                    created_by_id=_actor_id())
-            for index, member in enumerate(day["team"]):
-                inspection.members.append(InspectionMember(user_id=member["user_id"],
-                                                           department_code=member["department"], position=index))
-            db.session.add(inspection)
+    _create_drawn_inspections(campaign, draw, result, timings)
+    record_event(db.session, "campaign.drawn", "campaigns", campaign.id, None,
+                 {"result_hash": draw.result_hash, "targets": len(result["targets"]),
+                  "team_days": len(result["team_days"]), "shortfalls": len(result["shortfalls"])})
     db.session.flush()
-    order_team_days(campaign)  # the visiting order is planning, not part of the verifiable result
     return draw
+
+
+def _lap(timings: dict | None, phase: str, started: float) -> float:
+    now = time.perf_counter()
+    if timings is not None:
+        timings[phase] = timings.get(phase, 0.0) + now - started
+    return now
+
+
+_INSPECTION_COLUMNS = [c.key for c in Inspection.__table__.columns]
+
+
+def _create_drawn_inspections(campaign: Campaign, draw: Draw, result: dict, timings: dict | None) -> None:
+    """The drawn visits as inspections with their teams, each team-day in its route's order.
+
+    Thousands of rows: written in bulk (not through the ORM's unit of work) with one audit event
+    per inspection naming its team. Ids are allocated first, ascending in the drawn order, so the
+    route computed here is the one :func:`team_day_route` computes again for the route sheet."""
+    started = time.perf_counter()
+    rows = {row[0]: row for row in draw.record["population"]}
+    ids = iter(allocate_ids(db.session, Inspection.__table__,
+                            sum(len(day["entity_ids"]) for day in result["team_days"])))
+    now, actor = now_utc(), _actor_id()
+    defaults = dict.fromkeys(_INSPECTION_COLUMNS)
+    defaults.update(campaign_id=campaign.id, origin="random", lead_department=campaign.lead_department,
+                    status="planned", created_by_id=actor, created_dt=now)
+    inspections, members, routing = [], [], 0.0
+    for day in result["team_days"]:
+        stops = [(next(ids), entity_id) for entity_id in day["entity_ids"]]
+        mark = time.perf_counter()
+        positions = _route_positions(day["region"], [(i, rows[e][4], rows[e][5]) for i, e in stops])
+        routing += time.perf_counter() - mark
+        scheduled = date.fromisoformat(day["date"])
+        for inspection_id, entity_id in stops:
+            inspections.append(dict(defaults, id=inspection_id, entity_id=entity_id, scheduled_date=scheduled,
+                                    team_day=day["id"], route_position=positions[inspection_id],
+                                    region_code=rows[entity_id][1]))
+            members += [{"inspection_id": inspection_id, "user_id": member["user_id"],
+                         "department_code": member["department"], "position": index}
+                        for index, member in enumerate(day["team"])]
+    if timings is not None:
+        timings["routes"] = routing
+    bulk_insert(db.session, Inspection.__table__, inspections)
+    bulk_insert(db.session, InspectionMember.__table__, members)
+    team = {day["id"]: [[m["user_id"], m["department"]] for m in day["team"]] for day in result["team_days"]}
+    for row in inspections:
+        record_event(db.session, "create", "inspections", row["id"], None,
+                     {key: row[key] for key in ("entity_id", "campaign_id", "origin", "scheduled_date", "team_day",
+                                                "route_position", "region_code", "status")}
+                     | {"team": team[row["team_day"]]})
+    if timings is not None:
+        timings["insert"] = time.perf_counter() - started - routing
+
+
+def _route_positions(region_code: str, stops: list[tuple]) -> dict:
+    """{stop id: position from 1} of a team-day's stops ``(id, lat, lon)`` given in ascending id order:
+    the route's order, then the stops without coordinates in their given order."""
+    _office, route, unplaced = _route(region_code, stops)
+    return {stop_id: position for position, stop_id in enumerate([*route.order, *unplaced], start=1)}
+
+
+def _route(region_code: str, stops: list[tuple]):
+    from .routes import plan_route
+    region = _ref().regions[region_code]
+    office = (region.seat_lat, region.seat_lon)
+    placed = [stop for stop in stops if stop[1] is not None and stop[2] is not None]
+    unplaced = [stop[0] for stop in stops if stop[1] is None or stop[2] is None]
+    return office, plan_route(office, placed), unplaced
 
 
 def verify_draw(draw: Draw) -> dict:
@@ -299,10 +384,15 @@ def verify_draw(draw: Draw) -> dict:
         problems.append("re-computed result differs from the recorded result hash")
     if sha256_hex(draw.result) != draw.result_hash:
         problems.append("stored result does not match its hash")
-    stored = {(i.entity_id, i.scheduled_date.isoformat() if i.scheduled_date else None,
-               tuple(sorted(m.user_id for m in i.members)))
-              for i in db.session.scalars(sa.select(Inspection).where(
-                  Inspection.campaign_id == draw.campaign_id, Inspection.origin == "random"))}
+    teams: dict[int, list] = {}
+    for inspection_id, entity_id, day, user_id in db.session.execute(
+            sa.select(Inspection.id, Inspection.entity_id, Inspection.scheduled_date, InspectionMember.user_id)
+            .outerjoin(InspectionMember, InspectionMember.inspection_id == Inspection.id)
+            .where(Inspection.campaign_id == draw.campaign_id, Inspection.origin == "random")):
+        entry = teams.setdefault(inspection_id, [entity_id, day.isoformat() if day else None, []])
+        if user_id is not None:
+            entry[2].append(user_id)
+    stored = {(entity_id, day, tuple(sorted(users))) for entity_id, day, users in teams.values()}
     expected = {(e, d["date"], tuple(sorted(m["user_id"] for m in d["team"])))
                 for d in recomputed["team_days"] for e in d["entity_ids"]}
     if stored != expected:
@@ -348,29 +438,11 @@ def add_cause_inspection(campaign: Campaign | None, entity: Entity, data: dict) 
 
 def team_day_route(inspections: list[Inspection]):
     """The visiting order of one team-day from the county seat and back (routes.plan_route);
-    stops without coordinates come last, in their drawn order."""
-    from .routes import plan_route
-    region = _ref().regions[inspections[0].region_code]
-    office = (region.seat_lat, region.seat_lon)
+    stops without coordinates come last, in their drawn order. Returns (office, route, unplaced
+    inspections)."""
     # by id: the same input order every time, so a tour and its mirror image never swap
-    placed = sorted((i for i in inspections if i.entity.lat is not None and i.entity.lon is not None),
-                    key=lambda i: i.id)
-    unplaced = [i for i in inspections if i not in placed]
-    route = plan_route(office, [(i.id, i.entity.lat, i.entity.lon) for i in placed])
-    return office, route, unplaced
-
-
-def order_team_days(campaign: Campaign) -> int:
-    """Set each planned inspection's route position to its place in the team-day's route."""
-    days: dict[str, list[Inspection]] = {}
-    for inspection in db.session.scalars(sa.select(Inspection).where(
-            Inspection.campaign_id == campaign.id, Inspection.team_day.is_not(None))
-            .order_by(Inspection.team_day, Inspection.route_position)):
-        days.setdefault(inspection.team_day, []).append(inspection)
-    for inspections in days.values():
-        _office, route, unplaced = team_day_route(inspections)
-        by_id = {i.id: i for i in inspections}
-        for position, inspection_id in enumerate(list(route.order) + [i.id for i in unplaced], start=1):
-            by_id[inspection_id].route_position = position
-    db.session.flush()
-    return len(days)
+    ordered = sorted(inspections, key=lambda i: i.id)
+    by_id = {i.id: i for i in ordered}
+    office, route, unplaced = _route(ordered[0].region_code, [(i.id, i.entity.lat, i.entity.lon) for i in ordered])
+    unplaced_rows = sorted((by_id[i] for i in unplaced), key=lambda i: (i.route_position or 0, i.id))
+    return office, route, unplaced_rows

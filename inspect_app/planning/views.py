@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from ..auth.models import User
@@ -113,7 +114,8 @@ def campaign(campaign_id: int):
 
 
 def _team_days(campaign: Campaign):
-    inspections = db.session.scalars(sa.select(Inspection).where(Inspection.campaign_id == campaign.id)
+    inspections = db.session.scalars(sa.select(Inspection).options(selectinload(Inspection.members))
+                                     .where(Inspection.campaign_id == campaign.id)
                                      .order_by(Inspection.scheduled_date, Inspection.team_day,
                                                Inspection.route_position)).all()
     days: dict[str, list[Inspection]] = defaultdict(list)
