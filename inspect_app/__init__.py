@@ -84,10 +84,13 @@ def register_blueprints(app: Flask) -> None:
     from .checklist.views import bp as checklist_bp
     from .main.views import bp as main_bp
     from .registry.import_views import bp as registry_io_bp
+    from .planning.public_views import bp as publication_bp
+    from .planning.staff_views import bp as planning_staff_bp
     from .planning.views import bp as planning_bp
     from .registry.views import bp as registry_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp):
+    for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp,
+               planning_staff_bp, publication_bp):
         app.register_blueprint(bp)
     init_api(app)
 

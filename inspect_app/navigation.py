@@ -24,6 +24,8 @@ NAV_ITEMS = [
     NavItem("checklist.index", _l("Checklists"), _l("What inspectors check, with the legal basis and penalties"),
             "checklists.view"),
     NavItem("planning.campaigns", _l("Campaigns"), _l("Double-random draws, teams and routes"), "campaigns.view"),
+    NavItem("publication.index", _l("Published results"), _l("What the public sees of campaigns (一公开)"),
+            "campaigns.view"),
     NavItem("admin.users", _l("Users"), _l("Accounts, roles and scopes"), "users.manage"),
     NavItem("audit.events", _l("Audit log"), _l("Every change, hash-chained"), "audit.view"),
     NavItem("api_docs.api_page", _l("API"), _l("HTTP API v1 reference"), "api.docs"),

@@ -25,6 +25,11 @@ EXPECTED_PUBLIC = {
     ("api_auth.Token", "POST"),
     ("api_docs.openapi_json", "GET"),
     ("api_docs.api_page", "GET"),
+    # 一公开: published campaigns and results (rate-limited; tests/test_publication.py)
+    ("publication.index", "GET"), ("publication.campaign", "GET"), ("publication.results", "GET"),
+    ("publication.results_csv", "GET"),
+    ("api_publication.Results", "GET"), ("api_publication.ResultsCsv", "GET"), ("api_publication.Campaigns", "GET"),
+    ("api_publication.CampaignItem", "GET"), ("api_publication.CampaignRecord", "GET"),
 }
 
 

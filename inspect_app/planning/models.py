@@ -33,6 +33,9 @@ class Campaign(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="draft")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    published_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())  # announced (一公开)
+    started_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the first inspection began
+    closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     draw: Mapped[Draw | None] = relationship(back_populates="campaign", uselist=False)
 

@@ -21,7 +21,7 @@ from ..registry.models import Entity
 from ..util import SerializedJSON, now_utc
 from ..workdays import workdays_between
 from .draw import ALGORITHM, SeedMismatch, canonical, canonical_spliced, run_draw, sha256_hex
-from .models import Campaign, Draw, InspectorConflict, InspectorLeave
+from .models import CAMPAIGN_STATUSES, Campaign, Draw, InspectorConflict, InspectorLeave
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 DRAWABLE_STATUSES = ("active", "suspended", "unlicensed")
@@ -33,6 +33,93 @@ class CampaignStateError(Exception):
     def __init__(self, message):
         super().__init__(str(message))
         self.message = message
+
+
+# The campaign's lifecycle. committed and drawn are reached by their own steps (the commitment,
+# the seed); published, in_progress and closed by change_campaign_status. A published campaign
+# moves to in_progress by itself when its first inspection starts (refresh_campaign_status).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("committed",),
+    "committed": ("drawn",),
+    "drawn": ("published",),
+    "published": ("in_progress", "closed"),
+    "in_progress": ("closed",),
+    "closed": (),
+}
+MANUAL_STATUSES = ("published", "in_progress", "closed")
+assert set(TRANSITIONS) == set(CAMPAIGN_STATUSES)
+OPEN_INSPECTION_STATUSES = ("planned", "in_progress")
+
+
+class IllegalCampaignTransition(CampaignStateError):
+    """A step the lifecycle does not allow; names the allowed ones."""
+
+    def __init__(self, current: str, wanted: str):
+        from ..i18n import campaign_status_label
+        self.current, self.wanted, self.allowed = current, wanted, TRANSITIONS.get(current, ())
+        allowed = "、".join(campaign_status_label(s) for s in self.allowed) or str(_l("none"))
+        super().__init__(_l("Cannot move the campaign from %(current)s to %(wanted)s. Allowed: %(allowed)s.",
+                            current=campaign_status_label(current), wanted=campaign_status_label(wanted),
+                            allowed=allowed))
+
+
+def _open_inspections(campaign: Campaign) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Inspection).where(
+        Inspection.campaign_id == campaign.id, Inspection.status.in_(OPEN_INSPECTION_STATUSES))) or 0
+
+
+def change_campaign_status(campaign: Campaign, status: str) -> Campaign:
+    """Publish (drawn -> published), begin (published -> in_progress) or close a campaign.
+
+    Raises IllegalCampaignTransition (409) naming the allowed steps, CampaignStateError (409) when
+    a campaign with unfinished inspections would close, InvalidData for an unknown status."""
+    if status not in CAMPAIGN_STATUSES:
+        raise InvalidData({"status": [_l("Unknown status.")]})
+    refresh_campaign_status(campaign)
+    if status not in TRANSITIONS[campaign.status] or status not in MANUAL_STATUSES:
+        record_event(db.session, "campaign.status_refused", "campaigns", campaign.id, {"status": campaign.status},
+                     {"status": status})
+        raise IllegalCampaignTransition(campaign.status, status)
+    now = now_utc()
+    if status == "closed":
+        unfinished = _open_inspections(campaign)
+        if unfinished:
+            raise CampaignStateError(_l("%(n)d inspections are neither completed nor cancelled; the campaign "
+                                        "closes when every inspection is done.", n=unfinished))
+        campaign.closed_dt = now
+    elif status == "published":
+        campaign.published_dt = now
+    elif status == "in_progress":
+        campaign.started_dt = now
+    before = campaign.status
+    campaign.status = status
+    record_event(db.session, f"campaign.{status}", "campaigns", campaign.id, {"status": before}, {"status": status})
+    db.session.flush()
+    return campaign
+
+
+def refresh_campaign_status(campaign: Campaign) -> str:
+    """A published campaign whose first inspection has started is in progress (checked when read)."""
+    if campaign.status == "published":
+        begun, started = db.session.execute(sa.select(sa.func.count(), sa.func.min(Inspection.started_dt)).where(
+            Inspection.campaign_id == campaign.id, Inspection.status.in_(("in_progress", "completed")))).one()
+        if begun:
+            campaign.status, campaign.started_dt = "in_progress", started or now_utc()
+            record_event(db.session, "campaign.in_progress", "campaigns", campaign.id, {"status": "published"},
+                         {"status": "in_progress", "automatic": True})
+            db.session.flush()
+    return campaign.status
+
+
+def refresh_campaign_statuses(campaigns: list[Campaign]) -> None:
+    """refresh_campaign_status for a list, with one query."""
+    published = {c.id: c for c in campaigns if c.status == "published"}
+    if not published:
+        return
+    begun = set(db.session.scalars(sa.select(Inspection.campaign_id).where(
+        Inspection.campaign_id.in_(published), Inspection.status.in_(("in_progress", "completed"))).distinct()))
+    for campaign_id in begun:
+        refresh_campaign_status(published[campaign_id])
 
 
 def _ref():
@@ -409,19 +496,59 @@ def published_record(draw: Draw) -> dict:
             "seed": draw.seed, "result": draw.result, "result_hash": draw.result_hash}
 
 
+CAUSE_NOTE_MAX = 1000
+
+
+def _conflicted(user_ids: list[int], entity: Entity) -> set[int]:
+    """Those of ``user_ids`` with a declared conflict with the entity or its legal representative."""
+    if not user_ids:
+        return set()
+    match = InspectorConflict.entity_id == entity.id
+    if entity.legal_representative:
+        match = sa.or_(match, InspectorConflict.legal_representative == entity.legal_representative)
+    return set(db.session.scalars(sa.select(InspectorConflict.user_id).where(
+        InspectorConflict.user_id.in_(user_ids), match)))
+
+
+def _on_leave(user_ids: list[int], day: date) -> set[int]:
+    if not user_ids or day is None:
+        return set()
+    return set(db.session.scalars(sa.select(InspectorLeave.user_id).where(
+        InspectorLeave.user_id.in_(user_ids), InspectorLeave.start_date <= day, InspectorLeave.end_date >= day)))
+
+
 def add_cause_inspection(campaign: Campaign | None, entity: Entity, data: dict) -> Inspection:
-    """有因检查: a target outside the draw (tip-off, complaint, previous violation), never random."""
+    """有因检查: a target outside the draw (tip-off, complaint, previous violation), never random.
+
+    ``data``: ``cause_note`` (why), ``date`` (optional), ``team`` (user ids: at least two inspectors
+    with credential numbers, none with a declared conflict with the entity or on leave that day).
+    A closed campaign takes none (CampaignStateError)."""
+    if campaign is not None and campaign.status == "closed":
+        raise CampaignStateError(_l("The campaign is closed."))
     errors = {}
     note = " ".join(str(data.get("cause_note") or "").split())
     if not note:
         errors["cause_note"] = [_l("Say why this target is inspected.")]
+    elif len(note) > CAUSE_NOTE_MAX:
+        errors["cause_note"] = [_l("At most %(n)d characters.", n=CAUSE_NOTE_MAX)]
     day = _date(data.get("date"), "date", errors) if data.get("date") else None
     members = data.get("team") or []
+    if not isinstance(members, list) or not all(isinstance(m, int) and not isinstance(m, bool) for m in members):
+        members = []
     users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(members)))} if members else {}
-    if len(members) < 2 or len(users) != len(set(members)):
+    if len(members) < 2 or len(users) != len(members):
         errors["team"] = [_l("At least two officers with credentials (行政处罚法 Art 42).")]
-    elif any(not u.credential_number or "inspector" not in u.roles for u in users.values()):
+    elif any(not u.credential_number or "inspector" not in u.roles or not u.is_active for u in users.values()):
         errors["team"] = [_l("Every officer must be an inspector with a credential number.")]
+    else:
+        conflicted, on_leave = _conflicted(members, entity), _on_leave(members, day)
+        names = "、".join(users[u].full_name for u in members if u in conflicted)
+        if names:
+            errors["team"] = [_l("%(names)s declared a conflict with this business and must recuse (行政处罚法 Art 43).",
+                                 names=names)]
+        away = "、".join(users[u].full_name for u in members if u in on_leave)
+        if away:
+            errors.setdefault("team", []).append(_l("%(names)s is on leave that day.", names=away))
     if errors:
         raise InvalidData(errors)
     lead = campaign.lead_department if campaign else users[members[0]].department_code
@@ -434,6 +561,76 @@ def add_cause_inspection(campaign: Campaign | None, entity: Entity, data: dict) 
     db.session.add(inspection)
     db.session.flush()
     return inspection
+
+
+# --- declared conflicts and leave (what the next draws must respect) ----------------------------
+
+REASON_MAX = 500
+
+
+def _inspector(user_id, errors: dict, field: str = "user_id") -> User | None:
+    user = db.session.get(User, user_id) if isinstance(user_id, int) and not isinstance(user_id, bool) else None
+    if user is None or "inspector" not in user.roles:
+        errors[field] = [_l("Choose an inspector.")]
+        return None
+    return user
+
+
+def add_conflict(data: dict) -> InspectorConflict:
+    """A declared conflict of interest: with an entity (``entity_id``) or with everything a person
+    represents (``legal_representative``, a name), and the ``reason`` (relative, former employer ...).
+    Draws committed afterwards exclude the pair; a cause-based team may not include the officer."""
+    errors: dict = {}
+    user = _inspector(data.get("user_id"), errors)
+    entity_id = data.get("entity_id")
+    rep = " ".join(str(data.get("legal_representative") or "").split()) or None
+    if (entity_id in (None, "")) == (rep is None):
+        errors["entity_id"] = [_l("Name either the business or its legal representative.")]
+    elif entity_id not in (None, "") and (not isinstance(entity_id, int) or db.session.get(Entity, entity_id) is None):
+        errors["entity_id"] = [_l("No such business in the registry.")]
+    if rep is not None and len(rep) > 100:
+        errors["legal_representative"] = [_l("At most %(n)d characters.", n=100)]
+    reason = " ".join(str(data.get("reason") or "").split())
+    if not reason or len(reason) > REASON_MAX:
+        errors["reason"] = [_l("Give the reason (at most %(n)d characters).", n=REASON_MAX)]
+    if errors:
+        raise InvalidData(errors)
+    conflict = InspectorConflict(user_id=user.id, entity_id=entity_id if rep is None else None,
+                                 legal_representative=rep, reason=reason)
+    db.session.add(conflict)
+    db.session.flush()
+    return conflict
+
+
+def add_leave(data: dict) -> InspectorLeave:
+    """An inspector's leave (from ``start_date`` to ``end_date``, both included): no team on those days."""
+    errors: dict = {}
+    user = _inspector(data.get("user_id"), errors)
+    start = _date(data.get("start_date"), "start_date", errors)
+    end = _date(data.get("end_date"), "end_date", errors)
+    if start and end and end < start:
+        errors["end_date"] = [_l("The end is before the start.")]
+    elif start and end and (end - start).days > 366:
+        errors["end_date"] = [_l("At most a year at a time.")]
+    note = " ".join(str(data.get("note") or "").split()) or None
+    if note and len(note) > 200:
+        errors["note"] = [_l("At most %(n)d characters.", n=200)]
+    if errors:
+        raise InvalidData(errors)
+    leave = InspectorLeave(user_id=user.id, start_date=start, end_date=end, note=note)
+    db.session.add(leave)
+    db.session.flush()
+    return leave
+
+
+def find_entity(value) -> Entity | None:
+    """An entity by its id or its credit code (as typed: spaces and case do not matter)."""
+    text = "".join(str(value or "").split()).upper()
+    if not text:
+        return None
+    if text.isdigit() and len(text) < 12:
+        return db.session.get(Entity, int(text))
+    return db.session.scalar(sa.select(Entity).where(Entity.credit_code == text))
 
 
 def team_day_route(inspections: list[Inspection]):
