@@ -6,7 +6,7 @@ from inspect_app.extensions import db
 from inspect_app.inspection.models import Inspection
 from inspect_app.planning.models import InspectorConflict, InspectorLeave
 from inspect_app.registry.models import Entity
-from tests.conftest import csrf_from
+from tests.conftest import AuthActions, csrf_from
 from tests.planning_helpers import (SEED, add_entities, add_inspectors, campaign_body, drawn_campaign,
                                     planner_headers, set_inspections)
 
@@ -187,6 +187,10 @@ def test_conflicts_and_leave_are_honoured_by_the_next_draw(app, client, make_use
     samr_140602 = set(_ids(app, "i.samr.140602"))
     for inspection in result["inspections"]:
         assert not samr_140602 & {m["user_id"] for m in inspection["team"]}
+    make_user("viewer.page", roles=("viewer",), department="hrss", region="140600")
+    AuthActions(client).login("viewer.page")
+    page = client.get(f"/campaigns/{cid}").text  # the reason in the reader's language, with the entity's name
+    assert f"{_entity(app, entities[0]).name}: 可派出的人社局执法人员均须回避。" in page
 
 
 def test_conflicts_and_leave_pages(app, client, auth, make_user):

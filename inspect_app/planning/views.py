@@ -1,6 +1,7 @@
 """The joint-meeting office's pages: campaigns, the draw, teams by day, route sheets."""
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import sqlalchemy as sa
@@ -31,6 +32,24 @@ bp = Blueprint("planning", __name__, url_prefix="/campaigns")
 
 def _ref():
     return current_app.extensions["inspect_reference"]
+
+
+_NO_ONE = re.compile(r"^no (\w+) inspector available on (\S+)$")
+_RECUSE = re.compile(r"^every available (\w+) inspector must recuse$")
+
+
+@bp.app_template_global()
+def shortfall_reason(reason: str) -> str:
+    """A shortfall's reason (fixed English in the verifiable result) in the user's language."""
+    from ..i18n import department_short
+    if match := _NO_ONE.match(reason):
+        return _("No %(department)s inspector is available on %(date)s.", department=department_short(match[1]),
+                 date=match[2])
+    if match := _RECUSE.match(reason):
+        return _("Every available %(department)s inspector must recuse.", department=department_short(match[1]))
+    if reason == "fewer than two officers available":
+        return _("Fewer than two officers are available.")
+    return reason
 
 
 def _load(campaign_id: int, permission: str = "campaigns.view") -> Campaign:
@@ -122,8 +141,8 @@ def campaign(campaign_id: int):
             flash(str(exc.message), "error")
         except (CampaignStateError, InvalidData) as exc:
             flash(str(getattr(exc, "message", exc)), "error")
-    days, members, entities = _team_days(campaign)
     shortfalls = campaign.draw.result["shortfalls"] if campaign.draw and campaign.draw.result else []
+    days, members, entities = _team_days(campaign, [s["entity_id"] for s in shortfalls])
     steps = [s for s in TRANSITIONS[campaign.status] if s in MANUAL_STATUSES]
     return render_template("planning/detail.html", campaign=campaign, draw=campaign.draw, commit_form=commit_form,
                            seed_form=seed_form, status_form=status_form, steps=steps, days=days, members=members,
@@ -131,13 +150,13 @@ def campaign(campaign_id: int):
                            policy=publication_policy())
 
 
-def _team_days(campaign: Campaign):
+def _team_days(campaign: Campaign, also_entities: list[int] = ()):
     inspections = db.session.scalars(sa.select(Inspection).options(selectinload(Inspection.members))
                                      .where(Inspection.campaign_id == campaign.id)
                                      .order_by(Inspection.scheduled_date, Inspection.team_day,
                                                Inspection.route_position)).all()
     days: dict[str, list[Inspection]] = defaultdict(list)
-    user_ids, entity_ids = set(), set()
+    user_ids, entity_ids = set(), set(also_entities)
     for inspection in inspections:
         days[inspection.team_day or f"cause-{inspection.id}"].append(inspection)
         user_ids.update(m.user_id for m in inspection.members)
