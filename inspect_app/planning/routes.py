@@ -7,7 +7,7 @@ Pure functions (no Flask app, no database). What the rest of the product calls:
   (:class:`Route`). Exact (Held-Karp dynamic programming) for up to ``exact_limit`` stops (10 by
   default); beyond, a heuristic: a tour from nearest neighbour improved by 2-opt and Or-opt
   (moves of segments of 1-3 stops, either way round) until neither improves, then perturbed a
-  few dozen times by seeded double-bridge kicks, each followed by the same local search and kept
+  hundred times by seeded double-bridge kicks, each followed by the same local search and kept
   when shorter (iterated local search), and all that again from a few further seeded starts;
   the shortest tour wins. The same input always gives the same route.
 * ``best_of_random_2opt(office, stops, runs=200)``: random starts improved by 2-opt alone, the
@@ -36,8 +36,8 @@ OFFICE = None
 MAX_EXACT = 12
 """The largest ``exact_limit`` accepted: Held-Karp takes O(n^2 2^n) steps (about 0.1 s at 12 stops)."""
 
-DEFAULT_RESTARTS = 3
-DEFAULT_KICKS = 40
+DEFAULT_RESTARTS = 5
+DEFAULT_KICKS = 100
 # An improvement smaller than this many metres is rounding noise: ignoring it ends every loop.
 _EPS = 1e-7
 
