@@ -22,6 +22,7 @@ class Entity(db.Model):
     __table_args__ = (
         sa.Index("ix_entities_lat_lon", "lat", "lon"),
         sa.Index("ix_entities_kind_region_status", "kind", "region_code", "status"),
+        sa.Index("ix_entities_updated_id", "updated_dt", "id"),  # the lists' default order (newest first)
         sa.CheckConstraint("credit_code IS NOT NULL OR status IN ('unlicensed', 'banned', 'closed')",
                            name="code_or_unlicensed"),
     )
