@@ -103,6 +103,8 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
         "LOGIN_RATE_LIMIT": env.get("INSPECT_LOGIN_RATE_LIMIT", "20 per minute"),
         # the public pages and API of 一公开 (published results), per client address
         "PUBLIC_RATE_LIMIT": env.get("INSPECT_PUBLIC_RATE_LIMIT", "120 per minute"),
+        # a draw's published record holds the whole population (megabytes): fewer per client
+        "PUBLIC_RECORD_RATE_LIMIT": env.get("INSPECT_PUBLIC_RECORD_RATE_LIMIT", "10 per minute"),
         "LOGIN_MAX_FAILURES": int(env.get("INSPECT_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("INSPECT_LOGIN_LOCKOUT_MINUTES", "15")),
         "API_TOKEN_HOURS": int(env.get("INSPECT_API_TOKEN_HOURS", "12")),

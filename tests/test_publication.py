@@ -244,6 +244,15 @@ def test_public_endpoints_are_rate_limited(make_app):
     assert client.get("/api/v1/public/results").json["error"]["code"] == "rate_limited"
 
 
+def test_the_published_record_has_a_tighter_limit(app, client, make_user, token_for, make_app):
+    cid, headers = drawn_campaign(app, client, make_user, token_for)
+    _publish(client, cid, headers)
+    limited = make_app(RATELIMIT_ENABLED=True, PUBLIC_RATE_LIMIT="100 per minute", PUBLIC_RECORD_RATE_LIMIT="1/minute")
+    other = limited.test_client()
+    assert [other.get(f"/api/v1/public/campaigns/{cid}/record").status_code for _ in range(2)] == [200, 429]
+    assert other.get(f"/api/v1/public/campaigns/{cid}").status_code == 200
+
+
 def test_unpublished_deadline_warning(app, client, auth, make_user, token_for):
     cid, _headers = drawn_campaign(app, client, make_user, token_for)
     _complete(app, cid, count=1, when=datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc))

@@ -2,6 +2,7 @@
 results of their random inspections (JSON, and CSV). Nothing personal: see publication.py."""
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
@@ -146,11 +147,15 @@ class CampaignItem(MethodView):
         return dict(campaign_summary(campaign), targets=public_targets(campaign))
 
 
+def record_limit() -> str:
+    return current_app.config.get("PUBLIC_RECORD_RATE_LIMIT", "10 per minute")
+
+
 @blp.route("/campaigns/<int:campaign_id>/record")
 class CampaignRecord(MethodView):
     @public
     @blp.doc(security=[])
-    @limiter.limit(public_limit)
+    @limiter.limit(record_limit)
     @blp.response(200)
     def get(self, campaign_id):
         """The draw's published record: the frozen inputs, the seed and the result with their hashes, to re-run
