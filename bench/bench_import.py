@@ -33,8 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import (EXIT_ERROR, EXIT_MISSED, EXIT_OK, PROJECT_ROOT, BenchError, install_signal_handlers,
-                      machine_busy_seconds, record)
+from benchlib import (EXIT_ERROR, EXIT_MISSED, EXIT_OK, PROJECT_ROOT, Backend, BenchError, install_signal_handlers,
+                      machine_busy_seconds, make_app, other_load, own_cpu_seconds, record)
 
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
@@ -121,60 +121,6 @@ def csv_file(headers: list[str], rows: list[list[str]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-# --------------------------------------------------------------------------------------------
-# Databases
-
-class Backend:
-    """A migrated database for one run: a temporary SQLite file, or a schema of its own in PostgreSQL."""
-
-    def __init__(self, name: str, url: str | None, workdir: Path):
-        self.name = name
-        self.schema = None
-        self._admin_url = None
-        if name == "sqlite":
-            self.url = f"sqlite:///{workdir / 'bench-import.sqlite3'}"
-        else:
-            from sqlalchemy.engine import make_url
-            base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1)
-                            if url.startswith("postgresql://") else url)
-            self.schema = f"bench_import_{os.getpid()}"
-            self._admin_url = base
-            self.url = base.update_query_dict({"options": f"-csearch_path={self.schema}"}) \
-                .render_as_string(hide_password=False)
-
-    def create(self) -> None:
-        if self.schema is None:
-            return
-        import sqlalchemy as sa
-        engine = sa.create_engine(self._admin_url)
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
-        except sa.exc.OperationalError as exc:
-            raise BenchError(f"PostgreSQL is unreachable: {exc}") from None
-        finally:
-            engine.dispose()
-
-    def drop(self) -> None:
-        if self.schema is None:
-            return
-        import sqlalchemy as sa
-        engine = sa.create_engine(self._admin_url)
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
-        finally:
-            engine.dispose()
-
-
-def make_app(url: str, workdir: Path):
-    from inspect_app import create_app
-    return create_app({"SECRET_KEY": os.urandom(32).hex(), "ID_HMAC_KEY": os.urandom(32).hex(),
-                       "ID_ENCRYPTION_KEY": os.urandom(32).hex(),
-                       "SQLALCHEMY_DATABASE_URI": url, "INSPECT_DATA_DIR": str(workdir / "data"),
-                       "IMPORT_MAX_BYTES": 1 << 30, "IMPORT_MAX_ROWS": 10_000_000})
-
-
 def empty_tables(conn, dialect: str) -> None:
     """Remove the imported rows and the audit trail (the chain starts again), keep the account."""
     from inspect_app.audit.models import GENESIS_HASH
@@ -199,7 +145,7 @@ def measure_backend(backend: Backend, data: bytes, rows: int, repeat: int, workd
     from inspect_app.registry.imports import import_entities
 
     backend.create()
-    app = make_app(backend.url, workdir)
+    app = make_app(backend.url, workdir, IMPORT_MAX_BYTES=1 << 30, IMPORT_MAX_ROWS=10_000_000)
     rounds = []
     try:
         with app.app_context(), force_locale("zh_CN"):
@@ -217,7 +163,7 @@ def measure_backend(backend: Backend, data: bytes, rows: int, repeat: int, workd
                 db.session.remove()
                 user = db.session.get(User, user_id)
                 set_actor(db.session, user.id, user.username)
-                busy0, own0 = machine_busy_seconds(), _own_cpu()
+                busy0, own0 = machine_busy_seconds(), own_cpu_seconds()
                 started = time.perf_counter()
                 result = import_entities(data, user, filename="bench.csv")
                 if result.error_count:
@@ -225,8 +171,8 @@ def measure_backend(backend: Backend, data: bytes, rows: int, repeat: int, workd
                 commit_started = time.perf_counter()
                 db.session.commit()
                 product = time.perf_counter() - started
-                product_cpu = _own_cpu() - own0
-                other = _other_load(busy0, own0, product)
+                product_cpu = own_cpu_seconds() - own0
+                other = other_load(busy0, own0, product)
                 timings = dict(result.timings, commit=time.perf_counter() - commit_started)
                 if result.created != rows:
                     raise BenchError(f"imported {result.created} of {rows} rows")
@@ -248,11 +194,11 @@ def measure_backend(backend: Backend, data: bytes, rows: int, repeat: int, workd
                     marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(columns))
                     sql = f"INSERT INTO entities ({', '.join(columns)}) VALUES ({marks})"
                     cursor = raw.cursor()
-                    started, floor_cpu = time.perf_counter(), _own_cpu()
+                    started, floor_cpu = time.perf_counter(), own_cpu_seconds()
                     cursor.executemany(sql, stored)
                     raw.commit()
                     floor = time.perf_counter() - started
-                    floor_cpu = _own_cpu() - floor_cpu
+                    floor_cpu = own_cpu_seconds() - floor_cpu
                     cursor.execute("SELECT count(*) FROM entities")
                     if cursor.fetchone()[0] != rows:
                         raise BenchError("the floor did not insert every row")
@@ -287,18 +233,6 @@ def measure_backend(backend: Backend, data: bytes, rows: int, repeat: int, workd
                            "phases": phases}}
 
 
-def _own_cpu() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-def _other_load(busy0: float, own0: float, wall: float) -> float:
-    """Cores used by other processes while the product ran (the machine is not ours alone)."""
-    if wall <= 0:
-        return 0.0
-    return max(0.0, (machine_busy_seconds() - busy0) - (_own_cpu() - own0)) / wall
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     install_signal_handlers()
@@ -313,9 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         data = csv_file(headers, rows)
         print(f"{NAME}: {args.rows:,} rows, CSV {len(data) / 1e6:.1f} MB, {args.repeat} round(s); "
               f"target product/floor <= {args.target_ratio:g}", flush=True)
-        backends = [Backend("sqlite", None, workdir)]
+        backends = [Backend("sqlite", None, workdir, "bench-import")]
         if args.database_url:
-            backends.append(Backend("postgresql", args.database_url, workdir))
+            backends.append(Backend("postgresql", args.database_url, workdir, "bench_import"))
         results, met = {}, True
         for backend in backends:
             figures = measure_backend(backend, data, args.rows, args.repeat, workdir)

@@ -398,6 +398,75 @@ class ProductInstance:
 
 
 # --------------------------------------------------------------------------------------------
+# In-process benchmarks: a migrated database of the run's own and the product's app on it
+
+class Backend:
+    """A database for one run: a temporary SQLite file under ``workdir``, or a schema of its own in
+    the PostgreSQL database of ``url`` (created by :meth:`create`, dropped with everything in it by
+    :meth:`drop`; the database's other schemas are not touched)."""
+
+    def __init__(self, name: str, url: str | None, workdir: Path, label: str = "bench"):
+        self.name = name
+        self.schema = None
+        self._admin_url = None
+        if name == "sqlite":
+            self.url = f"sqlite:///{workdir / f'{label}.sqlite3'}"
+        else:
+            from sqlalchemy.engine import make_url
+            base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1)
+                            if url.startswith("postgresql://") else url)
+            self.schema = f"{label.replace('-', '_')}_{os.getpid()}"
+            self._admin_url = base
+            self.url = base.update_query_dict({"options": f"-csearch_path={self.schema}"}) \
+                .render_as_string(hide_password=False)
+
+    def create(self) -> None:
+        if self.schema is None:
+            return
+        import sqlalchemy as sa
+        engine = sa.create_engine(self._admin_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
+        except sa.exc.OperationalError as exc:
+            raise BenchError(f"PostgreSQL is unreachable: {exc}") from None
+        finally:
+            engine.dispose()
+
+    def drop(self) -> None:
+        if self.schema is None:
+            return
+        import sqlalchemy as sa
+        engine = sa.create_engine(self._admin_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        finally:
+            engine.dispose()
+
+
+def make_app(url: str, workdir: Path, **config):
+    """The product's app on ``url`` with throw-away keys (``config`` added to its settings)."""
+    from inspect_app import create_app
+    return create_app({"SECRET_KEY": os.urandom(32).hex(), "ID_HMAC_KEY": os.urandom(32).hex(),
+                       "ID_ENCRYPTION_KEY": os.urandom(32).hex(),
+                       "SQLALCHEMY_DATABASE_URI": url, "INSPECT_DATA_DIR": str(workdir / "data"), **config})
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def other_load(busy0: float, own0: float, wall: float) -> float:
+    """Cores used by other processes while the product ran (the machine is not ours alone), from
+    :func:`machine_busy_seconds` and :func:`own_cpu_seconds` read before."""
+    if wall <= 0:
+        return 0.0
+    return max(0.0, (machine_busy_seconds() - busy0) - (own_cpu_seconds() - own0)) / wall
+
+
+# --------------------------------------------------------------------------------------------
 # Results
 
 def git_commit() -> str | None:

@@ -106,6 +106,10 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
         "TIPOFF_STATUS_RATE_LIMIT": env.get("INSPECT_TIPOFF_STATUS_RATE_LIMIT", "30 per minute"),
         "TIPOFF_MAX_PHOTOS": int(env.get("INSPECT_TIPOFF_MAX_PHOTOS", "3")),
         "TIPOFF_MAX_PHOTO_BYTES": int(env.get("INSPECT_TIPOFF_MAX_PHOTO_MB", "2")) * 1024 * 1024,
+        # the public pages and API of 一公开 (published results), per client address
+        "PUBLIC_RATE_LIMIT": env.get("INSPECT_PUBLIC_RATE_LIMIT", "120 per minute"),
+        # a draw's published record holds the whole population (megabytes): fewer per client
+        "PUBLIC_RECORD_RATE_LIMIT": env.get("INSPECT_PUBLIC_RECORD_RATE_LIMIT", "10 per minute"),
         "LOGIN_MAX_FAILURES": int(env.get("INSPECT_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("INSPECT_LOGIN_LOCKOUT_MINUTES", "15")),
         "API_TOKEN_HOURS": int(env.get("INSPECT_API_TOKEN_HOURS", "12")),

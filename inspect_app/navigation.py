@@ -32,6 +32,8 @@ NAV_ITEMS = [
             "tipoffs.triage"),
     NavItem("notices.index", _l("Notices"), _l("Numbered enforcement documents, verifiable by anyone"),
             "notices.view"),
+    NavItem("publication.index", _l("Published results"), _l("What the public sees of campaigns (一公开)"),
+            "campaigns.view"),
     NavItem("admin.users", _l("Users"), _l("Accounts, roles and scopes"), "users.manage"),
     NavItem("audit.events", _l("Audit log"), _l("Every change, hash-chained"), "audit.view"),
     NavItem("api_docs.api_page", _l("API"), _l("HTTP API v1 reference"), "api.docs"),

@@ -53,3 +53,37 @@ def include_in_schema(dialect_name: str):
         wanted = getattr(obj, "info", {}).get("dialect") if obj is not None else None
         return wanted is None or wanted == dialect_name
     return include
+
+
+class SerializedJSON(dict):
+    """A JSON object together with its serialisation, already made (e.g. to hash it): stored in a
+    :class:`JSONColumn` as that text, not serialised a second time (a campaign's frozen record
+    is megabytes)."""
+
+    def __init__(self, value: dict, text: str | bytes):
+        super().__init__(value)
+        self.text = text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+class JSONColumn(TypeDecorator):
+    """``sa.JSON`` (the same column type in the database), which stores a :class:`SerializedJSON`
+    as its text; any other value as ``sa.JSON`` does."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        inner = self.impl_instance.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "postgresql":
+            from psycopg.types.json import Json
+
+            def process(value):
+                if isinstance(value, SerializedJSON):
+                    return Json(value, dumps=lambda serialized: serialized.text)
+                return inner(value) if inner else value
+        else:
+            def process(value):
+                if isinstance(value, SerializedJSON):
+                    return value.text
+                return inner(value) if inner else value
+        return process

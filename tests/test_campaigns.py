@@ -3,54 +3,16 @@ import sqlalchemy as sa
 
 from inspect_app.extensions import db
 from inspect_app.inspection.models import Inspection, InspectionMember
-from inspect_app.planning.draw import commitment_of
 from inspect_app.planning.models import Draw
 from inspect_app.registry.models import Entity
-from tests.registry_helpers import new_code
-
-SEED = "联合检查 2026 第四季度 9c1e"
-
-
-def _entities(app, n=30):
-    with app.app_context():
-        for i in range(n):
-            region = "140602" if i % 2 else "140681"
-            db.session.add(Entity(kind="job_agency", name=f"测试中介{i}", credit_code=new_code(region),
-                                  address="某地", region_code=region, status="active", risk_score=(i * 7) % 100,
-                                  lat=39.33 + i * 0.001 if region == "140602" else 39.83 + i * 0.001,
-                                  lon=112.43 if region == "140602" else 113.09, attributes={}))
-        db.session.commit()
-
-
-def _inspectors(make_user):
-    ids = []
-    for department in ("hrss", "samr"):
-        for region in ("140602", "140681"):
-            for k in range(2):
-                ids.append(make_user(f"i.{department}.{region}.{k}", roles=("inspector",), department=department,
-                                     region=region))
-    return ids
-
-
-def _campaign_body(**overrides):
-    body = {"name": "2026年第四季度人力资源市场专项检查", "lead_department": "hrss", "departments": ["hrss", "samr"],
-            "kinds": ["job_agency"], "region_codes": ["140602", "140681"], "start_date": "2026-12-01",
-            "end_date": "2026-12-11", "sample_size": 8, "risk_tiers": [{"min_risk": 60, "rate": 0.5}],
-            "team_size": 2, "max_per_team_day": 3, "seed_commitment": commitment_of(SEED)}
-    body.update(overrides)
-    return body
-
-
-def _planner(make_user, token_for):
-    make_user("planner.city", roles=("planner",), department="hrss", region="140600")
-    return token_for("planner.city")
+from tests.planning_helpers import SEED, add_entities, add_inspectors, campaign_body, planner_headers
 
 
 def test_draw_and_verify(app, client, make_user, token_for):
-    _entities(app)
-    _inspectors(make_user)
-    headers = _planner(make_user, token_for)
-    campaign = client.post("/api/v1/campaigns", json=_campaign_body(), headers=headers)
+    add_entities(app)
+    add_inspectors(make_user)
+    headers = planner_headers(make_user, token_for)
+    campaign = client.post("/api/v1/campaigns", json=campaign_body(), headers=headers)
     assert campaign.status_code == 201, campaign.json
     assert campaign.json["status"] == "committed" and campaign.json["population_size"] == 30
     cid = campaign.json["id"]
@@ -69,10 +31,10 @@ def test_draw_and_verify(app, client, make_user, token_for):
 
 
 def test_tampering_is_detected(app, client, make_user, token_for, runner):
-    _entities(app)
-    _inspectors(make_user)
-    headers = _planner(make_user, token_for)
-    cid = client.post("/api/v1/campaigns", json=_campaign_body(), headers=headers).json["id"]
+    add_entities(app)
+    add_inspectors(make_user)
+    headers = planner_headers(make_user, token_for)
+    cid = client.post("/api/v1/campaigns", json=campaign_body(), headers=headers).json["id"]
     client.post(f"/api/v1/campaigns/{cid}/draw", json={"seed": SEED}, headers=headers)
     assert runner.invoke(args=["campaigns", "verify-draw", str(cid)]).exit_code == 0
     with app.app_context():
@@ -96,11 +58,11 @@ def test_tampering_is_detected(app, client, make_user, token_for, runner):
 
 
 def test_population_is_frozen_at_commitment(app, client, make_user, token_for):
-    _entities(app, n=10)
-    _inspectors(make_user)
-    headers = _planner(make_user, token_for)
-    cid = client.post("/api/v1/campaigns", json=_campaign_body(sample_size=3), headers=headers).json["id"]
-    _entities(app, n=5)  # registered after the commitment: not in this draw
+    add_entities(app, n=10)
+    add_inspectors(make_user)
+    headers = planner_headers(make_user, token_for)
+    cid = client.post("/api/v1/campaigns", json=campaign_body(sample_size=3), headers=headers).json["id"]
+    add_entities(app, n=5)  # registered after the commitment: not in this draw
     client.post(f"/api/v1/campaigns/{cid}/draw", json={"seed": SEED}, headers=headers)
     with app.app_context():
         draw = db.session.scalar(sa.select(Draw))
@@ -110,10 +72,10 @@ def test_population_is_frozen_at_commitment(app, client, make_user, token_for):
 def test_record_is_identical_on_every_backend(app, client, make_user, token_for):
     """The frozen record holds exactly the rows inserted (no float or ordering drift), so the
     same inputs give the same draw on SQLite and PostgreSQL."""
-    _entities(app, n=12)
-    _inspectors(make_user)
-    headers = _planner(make_user, token_for)
-    cid = client.post("/api/v1/campaigns", json=_campaign_body(sample_size=4), headers=headers).json["id"]
+    add_entities(app, n=12)
+    add_inspectors(make_user)
+    headers = planner_headers(make_user, token_for)
+    cid = client.post("/api/v1/campaigns", json=campaign_body(sample_size=4), headers=headers).json["id"]
     with app.app_context():
         draw = db.session.scalar(sa.select(Draw).where(Draw.campaign_id == cid))
         rows = db.session.execute(sa.select(Entity.id, Entity.region_code, Entity.lat, Entity.lon, Entity.risk_score)
@@ -127,8 +89,8 @@ def test_record_is_identical_on_every_backend(app, client, make_user, token_for)
 
 
 def test_validation_errors(client, make_user, token_for):
-    headers = _planner(make_user, token_for)
-    bad = client.post("/api/v1/campaigns", json=_campaign_body(
+    headers = planner_headers(make_user, token_for)
+    bad = client.post("/api/v1/campaigns", json=campaign_body(
         departments=["hrss", "tax"], kinds=[], start_date="2026-12-10", end_date="2026-12-01", sample_size=None,
         seed_commitment="abc"), headers=headers)
     assert bad.status_code == 422
@@ -137,13 +99,13 @@ def test_validation_errors(client, make_user, token_for):
 
 def test_only_planners_plan(client, make_user, token_for):
     make_user("just.inspector", roles=("inspector",))
-    response = client.post("/api/v1/campaigns", json=_campaign_body(), headers=token_for("just.inspector"))
+    response = client.post("/api/v1/campaigns", json=campaign_body(), headers=token_for("just.inspector"))
     assert response.status_code == 403
 
 
 def test_cause_based_inspection_is_never_random(app, make_user):
     from inspect_app.planning.services import add_cause_inspection
-    _entities(app, n=2)
+    add_entities(app, n=2)
     a, b = make_user("cause.one", roles=("inspector",)), make_user("cause.two", roles=("inspector",), department="samr")
     with app.app_context():
         entity = db.session.scalar(sa.select(Entity))

@@ -145,3 +145,20 @@ def test_recusal_and_coverage_hold(rng_seed, n_exclusions, cap):
             visited.add(entity_id)
     left_out = {s["entity_id"] for s in result["shortfalls"]}
     assert visited | left_out == set(result["targets"]) and not visited & left_out
+
+
+@pytest.mark.parametrize("seed", ["", "abc", SEED, "长" * 30, "x" * 64, "y" * 65, "种子" * 100])
+def test_fast_uniforms_are_the_documented_hmac(seed):
+    from inspect_app.planning.draw import Uniforms, _uniform
+    key = seed.encode("utf-8")
+    fast = Uniforms(key)
+    for label in ("target:1", "target:123456", "officer:140602-2026-12-01-1:42", "目标:7"):
+        assert fast(label) == _uniform(key, label)
+
+
+def test_spliced_canonical_json_is_the_canonical_json():
+    from inspect_app.planning.draw import canonical, canonical_spliced
+    record = make_record(n_entities=50)
+    record["campaign"]["name_with_quotes"] = 'a "population":0 b'  # the key's text inside a string
+    part = canonical(record["population"])
+    assert canonical_spliced(record, "population", part) == canonical(record)

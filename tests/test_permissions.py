@@ -32,6 +32,11 @@ EXPECTED_PUBLIC = {
     # anyone holding a notice may check it (issue 7): no personal data on these pages
     ("verify.verify_form", "GET"), ("verify.verify", "GET"), ("verify.verify", "POST"),
     ("api_notices.Verify", "GET"), ("api_notices.Verify", "POST"),
+    # 一公开: published campaigns and results (rate-limited; tests/test_publication.py)
+    ("publication.index", "GET"), ("publication.campaign", "GET"), ("publication.results", "GET"),
+    ("publication.results_csv", "GET"),
+    ("api_publication.Results", "GET"), ("api_publication.ResultsCsv", "GET"), ("api_publication.Campaigns", "GET"),
+    ("api_publication.CampaignItem", "GET"), ("api_publication.CampaignRecord", "GET"),
 }
 
 

@@ -5,14 +5,14 @@ from inspect_app.extensions import db
 from inspect_app.planning.draw import commitment_of
 from inspect_app.planning.models import Campaign
 from tests.conftest import AuthActions, csrf_from
-from tests.test_campaigns import _entities, _inspectors
+from tests.planning_helpers import add_entities, add_inspectors
 
 SEED = "人工摇号 03 17 22 41"
 
 
 def test_wizard_commit_draw_verify(app, client, make_user):
-    _entities(app, n=20)
-    _inspectors(make_user)
+    add_entities(app, n=20)
+    add_inspectors(make_user)
     make_user("plan.web", roles=("planner",), department="hrss", region="140600")
     AuthActions(client).login("plan.web")
     page = client.get("/campaigns/new")

@@ -7,16 +7,16 @@ import sqlalchemy as sa
 from inspect_app.extensions import db
 from inspect_app.inspection.models import Inspection
 from tests.conftest import AuthActions
-from tests.test_campaigns import SEED, _campaign_body, _entities, _inspectors
+from tests.planning_helpers import SEED, add_entities, add_inspectors, campaign_body
 
 
 @pytest.fixture
 def drawn(app, client, make_user, token_for):
-    _entities(app, n=20)
-    _inspectors(make_user)
+    add_entities(app, n=20)
+    add_inspectors(make_user)
     make_user("planner.route", roles=("planner",), department="hrss", region="140600")
     headers = token_for("planner.route")
-    cid = client.post("/api/v1/campaigns", json=_campaign_body(), headers=headers).json["id"]
+    cid = client.post("/api/v1/campaigns", json=campaign_body(), headers=headers).json["id"]
     client.post(f"/api/v1/campaigns/{cid}/draw", json={"seed": SEED}, headers=headers)
     with app.app_context():
         inspection = db.session.scalar(sa.select(Inspection).where(Inspection.team_day.is_not(None)))

@@ -26,12 +26,14 @@ def api_blueprints() -> list:
     from ..inspection.api import blp as inspection_blp
     from ..notices.api import blp as notices_blp
     from ..planning.api import blp as planning_blp
+    from ..planning.public_api import blp as publication_blp
+    from ..planning.staff_api import blp as recusal_blp
     from ..registry.api import blp as registry_blp
     from ..registry.import_api import blp as registry_io_blp
     from .auth import blp as auth_blp
     from .core import blp as core_blp
-    return [core_blp, auth_blp, registry_blp, registry_io_blp, planning_blp, checklist_blp, inspection_blp, cases_blp,
-            referrals_blp, tipoffs_blp, notices_blp]
+    return [core_blp, auth_blp, registry_blp, registry_io_blp, planning_blp, recusal_blp, checklist_blp,
+            publication_blp, inspection_blp, cases_blp, referrals_blp, tipoffs_blp, notices_blp]
 
 
 def init_api(app) -> None:

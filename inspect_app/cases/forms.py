@@ -47,7 +47,7 @@ class PenaltyForm(FlaskForm):
     reason = TextAreaField(_l("Reasons for the amount (facts, circumstances, discretion)"),
                            validators=[DataRequired(), Length(max=2000)])
     serious = BooleanField(_l("Serious circumstances (情节严重)"))
-    party_type = SelectField(_l("Party"))
+    party_type = SelectField(_l("Type of party"))
     measures = MultiCheckboxField(_l("Other measures proposed"))
     notice_served_on = DateField(_l("Advance notice served on"), validators=[Optional()])
 

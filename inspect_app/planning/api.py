@@ -4,14 +4,19 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, Schema, fields
+import sqlalchemy as sa
+from marshmallow import EXCLUDE, Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import authorize, permission_required
-from ..errors import ApiError
+from ..errors import ApiError, InvalidData
 from ..extensions import db
 from .draw import SeedMismatch
-from .models import Campaign
-from .services import CampaignStateError, create_campaign, draw_campaign, verify_draw
+from ..api.schemas import PageArgsSchema, page_schema, paginate
+from .models import CAMPAIGN_STATUSES, Campaign
+from .services import (MANUAL_STATUSES, TRANSITIONS, CampaignStateError, IllegalCampaignTransition,
+                       add_cause_inspection, change_campaign_status, create_campaign, draw_campaign,
+                       refresh_campaign_status, refresh_campaign_statuses, verify_draw)
 
 blp = Blueprint("api_planning", __name__, url_prefix="/api/v1/campaigns", description="Campaigns and draws")
 
@@ -59,6 +64,19 @@ class CampaignSchema(Schema):
     seed_commitment = fields.String(allow_none=True)
     population_hash = fields.Function(lambda c: c.draw.population_hash if c.draw else None)
     population_size = fields.Function(lambda c: c.draw.population_size if c.draw else None)
+    published_at = fields.DateTime(attribute="published_dt", allow_none=True)
+    started_at = fields.DateTime(attribute="started_dt", allow_none=True)
+    closed_at = fields.DateTime(attribute="closed_dt", allow_none=True)
+    next_statuses = fields.Function(lambda c: [s for s in TRANSITIONS[c.status] if s in MANUAL_STATUSES],
+                                    metadata={"description": "what POST .../status accepts now"})
+
+
+class CampaignListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(CAMPAIGN_STATUSES))
+
+
+class StatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(CAMPAIGN_STATUSES))
 
 
 class SeedSchema(Schema):
@@ -112,7 +130,7 @@ def load_campaign(campaign_id: int, permission: str = "campaigns.view") -> Campa
 def draw_body(campaign: Campaign) -> dict:
     from ..inspection.models import Inspection
     draw = campaign.draw
-    inspections = db.session.scalars(db.select(Inspection).where(
+    inspections = db.session.scalars(db.select(Inspection).options(selectinload(Inspection.members)).where(
         Inspection.campaign_id == campaign.id, Inspection.origin == "random")
         .order_by(Inspection.scheduled_date, Inspection.team_day, Inspection.route_position)).all()
     return {"population_hash": draw.population_hash, "seed": draw.seed, "algorithm": draw.algorithm,
@@ -122,6 +140,18 @@ def draw_body(campaign: Campaign) -> dict:
 
 @blp.route("")
 class Campaigns(MethodView):
+    @permission_required("campaigns.view")
+    @blp.arguments(CampaignListArgsSchema, location="query")
+    @blp.response(200, page_schema(CampaignSchema, "CampaignPage"))
+    def get(self, args):
+        """Campaigns, newest first; ``status`` filters."""
+        stmt = sa.select(Campaign).order_by(Campaign.start_date.desc(), Campaign.id.desc())
+        if args.get("status"):
+            stmt = stmt.where(Campaign.status == args["status"])
+        body = paginate(db.session, stmt, args)
+        refresh_campaign_statuses(body["items"])
+        return body
+
     @permission_required("campaigns.plan")
     @blp.arguments(CampaignInputSchema)
     @blp.response(201, CampaignSchema)
@@ -136,7 +166,30 @@ class CampaignItem(MethodView):
     @blp.response(200, CampaignSchema)
     def get(self, campaign_id):
         """A campaign."""
-        return load_campaign(campaign_id)
+        campaign = load_campaign(campaign_id)
+        refresh_campaign_status(campaign)
+        return campaign
+
+
+@blp.route("/<int:campaign_id>/status")
+class CampaignStatus(MethodView):
+    @permission_required("campaigns.plan")
+    @blp.arguments(StatusSchema)
+    @blp.response(200, CampaignSchema)
+    @blp.alt_response(409, description="A step the lifecycle does not allow (the message names the allowed ones), "
+                                       "or a close with unfinished inspections")
+    def post(self, data, campaign_id):
+        """Publish (drawn -> published), begin (published -> in_progress) or close (-> closed) a campaign."""
+        campaign = load_campaign(campaign_id, "campaigns.plan")
+        try:
+            return change_campaign_status(campaign, data["status"])
+        except IllegalCampaignTransition as exc:
+            from flask import g
+            g.keep_changes_on_error = True  # the refusal is audited
+            raise ApiError(409, str(exc.message), code="illegal_transition",
+                           fields={"status": [str(exc.message)]}) from None
+        except CampaignStateError as exc:
+            raise ApiError(409, str(exc.message), code="campaign_state") from None
 
 
 @blp.route("/<int:campaign_id>/draw")
@@ -221,13 +274,12 @@ class CampaignRoutes(MethodView):
     @blp.response(200, RoutesSchema)
     def get(self, args, campaign_id):
         """Each team-day's stops in visiting order, with leg distances and arrival times."""
-        import sqlalchemy as sa
-
         from ..api.schemas import page_of
         from ..inspection.models import Inspection
         from .services import team_day_route
         campaign = load_campaign(campaign_id)
-        stmt = sa.select(Inspection).where(Inspection.campaign_id == campaign.id, Inspection.team_day.is_not(None))
+        stmt = sa.select(Inspection).options(selectinload(Inspection.entity), selectinload(Inspection.members)) \
+            .where(Inspection.campaign_id == campaign.id, Inspection.team_day.is_not(None))
         if args.get("date"):
             stmt = stmt.where(Inspection.scheduled_date == args["date"])
         days: dict[str, list] = {}
@@ -250,3 +302,54 @@ class CampaignRoutes(MethodView):
                           "method": route.method, "total_m": round(route.total_m, 1),
                           "total_minutes": round(route.total_minutes, 1), "stops": stops})
         return page_of(items)
+
+
+class CauseInspectionInputSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    entity_id = fields.Integer(required=True)
+    cause_note = fields.String(required=True, metadata={"description": "why: a tip-off, a complaint, a violation"})
+    date = fields.Date(load_default=None)
+    team = fields.List(fields.Integer(), required=True, metadata={"description": "user ids, at least two inspectors"})
+
+
+class CauseInspectionSchema(Schema):
+    id = fields.Integer()
+    entity_id = fields.Integer()
+    campaign_id = fields.Integer()
+    origin = fields.String()
+    cause_note = fields.String()
+    date = fields.Date(attribute="scheduled_date", allow_none=True)
+    region_code = fields.String()
+    status = fields.String()
+    team = fields.Function(lambda i: [{"user_id": m.user_id, "department": m.department_code} for m in i.members])
+
+
+@blp.route("/<int:campaign_id>/cause-inspections")
+class CauseInspections(MethodView):
+    @permission_required("campaigns.view")
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_schema(CauseInspectionSchema, "CauseInspectionPage"))
+    def get(self, args, campaign_id):
+        """The campaign's cause-based inspections (有因检查), newest first."""
+        from ..inspection.models import Inspection
+        campaign = load_campaign(campaign_id)
+        return paginate(db.session, sa.select(Inspection).options(selectinload(Inspection.members)).where(
+            Inspection.campaign_id == campaign.id, Inspection.origin == "cause").order_by(Inspection.id.desc()), args)
+
+    @permission_required("campaigns.plan")
+    @blp.arguments(CauseInspectionInputSchema)
+    @blp.response(201, CauseInspectionSchema)
+    @blp.alt_response(409, description="The campaign is closed")
+    def post(self, data, campaign_id):
+        """Add a cause-based inspection (有因检查) of a specific business: marked as such, never counted as random."""
+        from ..registry.models import Entity
+        campaign = load_campaign(campaign_id, "campaigns.plan")
+        entity = db.session.get(Entity, data["entity_id"])
+        if entity is None:
+            raise InvalidData({"entity_id": [_("No such business in the registry.")]})
+        try:
+            return add_cause_inspection(campaign, entity, data)
+        except CampaignStateError as exc:
+            raise ApiError(409, str(exc.message), code="campaign_state") from None

@@ -30,6 +30,7 @@ canonical JSON (sorted keys, no spaces, UTF-8).
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import json
 import math
@@ -51,14 +52,44 @@ def sha256_hex(value) -> str:
     return hashlib.sha256(value if isinstance(value, bytes) else canonical(value)).hexdigest()
 
 
+def canonical_spliced(value: dict, key: str, part: bytes) -> bytes:
+    """``canonical(value)`` when ``canonical(value[key])`` is known already as ``part``: the rest is
+    serialised and the part put in its place, so a large part (the population) is not serialised
+    twice."""
+    token = canonical({key: 0})[1:-1]  # b'"population":0'
+    before, found, after = canonical(dict(value, **{key: 0})).partition(token)
+    if not found or token in after:  # cannot happen with canonical JSON (quotes in strings are escaped)
+        return canonical(value)
+    return b"".join((before, token[:-1], part, after))
+
+
 def commitment_of(seed: str) -> str:
     """The commitment published before the draw: SHA-256 of the seed's UTF-8 bytes."""
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()
 
 
 def _uniform(seed: bytes, label: str) -> float:
-    digest = hmac.new(seed, label.encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.digest(seed, label.encode("utf-8"), "sha256")
     return (int.from_bytes(digest[:8], "big") + 0.5) / 2.0 ** 64
+
+
+class Uniforms:
+    """``u(label)`` for one seed: exactly :func:`_uniform`, with the HMAC's inner and outer SHA-256
+    states computed once (RFC 2104) and copied per label, about 2.5 times faster; the draw calls
+    it for every entity of the population."""
+
+    def __init__(self, seed: bytes):
+        key = hashlib.sha256(seed).digest() if len(seed) > 64 else seed
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key)).copy
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key)).copy
+
+    def __call__(self, label: str) -> float:
+        inner = self._inner()
+        inner.update(label.encode("utf-8"))
+        outer = self._outer()
+        outer.update(inner.digest())
+        return (int.from_bytes(outer.digest()[:8], "big") + 0.5) / 2.0 ** 64
 
 
 def _rate(risk: int, campaign: dict, base: float | None) -> float | None:
@@ -70,6 +101,7 @@ def _rate(risk: int, campaign: dict, base: float | None) -> float | None:
 
 
 def select_targets(record: dict, seed: bytes) -> list[int]:
+    uniform = Uniforms(seed)
     campaign = record["campaign"]
     population = record["population"]  # [id, region, kind, risk, lat, lon]
     if campaign.get("sample_size"):
@@ -79,9 +111,10 @@ def select_targets(record: dict, seed: bytes) -> list[int]:
             weight = _rate(row[3], campaign, base)
             if weight <= 0:
                 continue
-            keyed.append((math.log(_uniform(seed, f"target:{row[0]}")) / weight, row[0]))
-        keyed.sort(key=lambda k: (-k[0], k[1]))
-        return sorted(entity_id for _, entity_id in keyed[:campaign["sample_size"]])
+            keyed.append((math.log(uniform(f"target:{row[0]}")) / weight, row[0]))
+        # the sample_size largest keys (ties: the smaller id); nsmallest = sorted(...)[:n], without the full sort
+        chosen = heapq.nsmallest(campaign["sample_size"], keyed, key=lambda k: (-k[0], k[1]))
+        return sorted(entity_id for _, entity_id in chosen)
     groups: dict[float, list[int]] = defaultdict(list)
     for row in population:
         rate = _rate(row[3], campaign, campaign.get("sample_rate")) or 0.0
@@ -90,7 +123,7 @@ def select_targets(record: dict, seed: bytes) -> list[int]:
     chosen = []
     for rate, ids in groups.items():
         count = min(len(ids), math.ceil(round(rate * len(ids), 9)))
-        chosen += sorted(ids, key=lambda i: (_uniform(seed, f"target:{i}"), i))[:count]
+        chosen += sorted(ids, key=lambda i: (uniform(f"target:{i}"), i))[:count]
     return sorted(chosen)
 
 
@@ -127,6 +160,10 @@ def draw_teams(record: dict, seed: bytes, days: list[dict]) -> tuple[list[dict],
     campaign = record["campaign"]
     departments = sorted(campaign["departments"])
     inspectors = {row[0]: {"department": row[1], "region": row[2]} for row in record["inspectors"]}
+    by_department: dict[str, list[int]] = defaultdict(list)
+    for user, info in inspectors.items():
+        by_department[info["department"]].append(user)
+    participating = [u for u, info in inspectors.items() if info["department"] in departments]
     unavailable = {(user, day) for user, day in record["unavailable"]}
     excluded: dict[int, set[int]] = defaultdict(set)
     for user, entity in record["exclusions"]:
@@ -135,31 +172,36 @@ def draw_teams(record: dict, seed: bytes, days: list[dict]) -> tuple[list[dict],
     shortfalls: list[dict] = []
     planned: list[dict] = []
     team_size = max(2, campaign["team_size"], len(departments))
+    no_one: frozenset = frozenset()
+    uniform = Uniforms(seed)
 
-    def available(user: int, day: str) -> bool:
-        return (user, day) not in unavailable and (user, day) not in busy
+    def free_of(users: list[int], team: list[int], day: str) -> list[int]:
+        """Those of ``users`` not in ``team``, not on leave and not in another team on ``day``."""
+        return [u for u in users if u not in team and (u, day) not in unavailable and (u, day) not in busy]
+
+    def recused(group: list[int]) -> set[int] | frozenset:
+        """Everyone excluded from at least one target of the group."""
+        sets = [excluded[e] for e in group if e in excluded]
+        return set().union(*sets) if sets else no_one
 
     def pick(candidates: list[int], team_day: str, region: str) -> int | None:
         if not candidates:
             return None
         local = [u for u in candidates if inspectors[u]["region"] == region]
         pool = local or candidates
-        return min(pool, key=lambda u: (_uniform(seed, f"officer:{team_day}:{u}"), u))
+        return min(pool, key=lambda u: (uniform(f"officer:{team_day}:{u}"), u))
 
     for day in days:
         group = list(day["entity_ids"])
         team: list[int] = []
         for department in departments:
             while True:
-                candidates = [u for u, info in inspectors.items()
-                              if info["department"] == department and u not in team and available(u, day["date"])
-                              and not any(u in excluded[e] for e in group)]
-                chosen = pick(candidates, day["id"], day["region"])
+                free = free_of(by_department[department], team, day["date"])
+                blocked_users = recused(group)
+                chosen = pick([u for u in free if u not in blocked_users], day["id"], day["region"])
                 if chosen is not None or not group:
                     break
                 # nobody may visit the whole group: leave out the targets nobody of this department may visit
-                free = [u for u, info in inspectors.items() if info["department"] == department
-                        and u not in team and available(u, day["date"])]
                 if not free:
                     reason = f"no {department} inspector available on {day['date']}"
                     shortfalls += [{"entity_id": entity_id, "reason": reason} for entity_id in group]
@@ -175,9 +217,8 @@ def draw_teams(record: dict, seed: bytes, days: list[dict]) -> tuple[list[dict],
             if chosen is not None and group:
                 team.append(chosen)
         while group and len(team) < team_size:
-            candidates = [u for u, info in inspectors.items()
-                          if info["department"] in departments and u not in team and available(u, day["date"])
-                          and not any(u in excluded[e] for e in group)]
+            blocked_users = recused(group)
+            candidates = [u for u in free_of(participating, team, day["date"]) if u not in blocked_users]
             chosen = pick(candidates, day["id"], day["region"])
             if chosen is None:
                 break

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..util import UTCDateTime, now_utc
+from ..util import JSONColumn, UTCDateTime, now_utc
 
 CAMPAIGN_STATUSES = ("draft", "committed", "drawn", "published", "in_progress", "closed")
 
@@ -33,6 +33,9 @@ class Campaign(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="draft")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    published_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())  # announced (一公开)
+    started_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the first inspection began
+    closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     draw: Mapped[Draw | None] = relationship(back_populates="campaign", uselist=False)
 
@@ -50,6 +53,8 @@ class Draw(db.Model):
     personal (user ids and departments only, unavailability without reasons)."""
 
     __tablename__ = "draws"
+    # The record (the whole population) and the result are bound by their hashes, which are audited.
+    __audit_redact__ = {"record", "result"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), unique=True)
@@ -57,7 +62,7 @@ class Draw(db.Model):
     population_hash: Mapped[str] = mapped_column(sa.String(64))
     population_size: Mapped[int]
     inputs_hash: Mapped[str] = mapped_column(sa.String(64))
-    record: Mapped[dict] = mapped_column(sa.JSON)
+    record: Mapped[dict] = mapped_column(JSONColumn)
     seed_commitment: Mapped[str] = mapped_column(sa.String(64))
     committed_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     seed: Mapped[str | None] = mapped_column(sa.String(200))

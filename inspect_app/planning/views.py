@@ -1,12 +1,14 @@
 """The joint-meeting office's pages: campaigns, the draw, teams by day, route sheets."""
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from ..auth.models import User
@@ -16,15 +18,38 @@ from ..extensions import db
 from ..inspection.models import Inspection
 from ..registry.models import Entity
 from .draw import SeedMismatch, commitment_of
-from .forms import CampaignForm, CommitForm, SeedForm
+from ..i18n import campaign_status_label
+from .forms import CampaignForm, CommitForm, SeedForm, StatusForm
 from .models import Campaign
-from .services import CampaignStateError, commit_campaign, create_campaign, draw_campaign, verify_draw
+from .publication import policy as publication_policy
+from .publication import publication_deadline
+from .services import (MANUAL_STATUSES, TRANSITIONS, CampaignStateError, IllegalCampaignTransition,
+                       change_campaign_status, commit_campaign, create_campaign, draw_campaign,
+                       refresh_campaign_status, refresh_campaign_statuses, verify_draw)
 
 bp = Blueprint("planning", __name__, url_prefix="/campaigns")
 
 
 def _ref():
     return current_app.extensions["inspect_reference"]
+
+
+_NO_ONE = re.compile(r"^no (\w+) inspector available on (\S+)$")
+_RECUSE = re.compile(r"^every available (\w+) inspector must recuse$")
+
+
+@bp.app_template_global()
+def shortfall_reason(reason: str) -> str:
+    """A shortfall's reason (fixed English in the verifiable result) in the user's language."""
+    from ..i18n import department_short
+    if match := _NO_ONE.match(reason):
+        return _("No %(department)s inspector is available on %(date)s.", department=department_short(match[1]),
+                 date=match[2])
+    if match := _RECUSE.match(reason):
+        return _("Every available %(department)s inspector must recuse.", department=department_short(match[1]))
+    if reason == "fewer than two officers available":
+        return _("Fewer than two officers are available.")
+    return reason
 
 
 def _load(campaign_id: int, permission: str = "campaigns.view") -> Campaign:
@@ -54,6 +79,7 @@ def _campaign_form() -> CampaignForm:
 @permission_required("campaigns.view")
 def campaigns():
     rows = db.session.scalars(sa.select(Campaign).order_by(Campaign.start_date.desc(), Campaign.id.desc())).all()
+    refresh_campaign_statuses(rows)
     return render_template("planning/list.html", campaigns=rows)
 
 
@@ -86,11 +112,17 @@ def new_campaign():
 @permission_required("campaigns.view")
 def campaign(campaign_id: int):
     campaign = _load(campaign_id)
+    refresh_campaign_status(campaign)
     commit_form, seed_form = CommitForm(prefix="commit"), SeedForm(prefix="draw")
+    status_form = StatusForm(prefix="status")
     action = request.form.get("action")
     if request.method == "POST":
         authorize("campaigns.plan", campaign)
         try:
+            if action == "status" and status_form.validate_on_submit():
+                change_campaign_status(campaign, status_form.status.data)
+                flash(_("The campaign is now: %(status)s.", status=campaign_status_label(campaign.status)), "success")
+                return redirect(url_for("planning.campaign", campaign_id=campaign.id))
             if action == "commit" and commit_form.validate_on_submit():
                 commit_campaign(campaign, commit_form.seed_commitment.data)
                 flash(_("Commitment recorded: the population and the inspector pool are frozen."), "success")
@@ -103,21 +135,28 @@ def campaign(campaign_id: int):
             from flask import g
             g.keep_changes_on_error = True
             seed_form.seed.errors = [_("This seed does not match the commitment recorded before the draw.")]
+        except IllegalCampaignTransition as exc:
+            from flask import g
+            g.keep_changes_on_error = True  # the refusal is audited
+            flash(str(exc.message), "error")
         except (CampaignStateError, InvalidData) as exc:
             flash(str(getattr(exc, "message", exc)), "error")
-    days, members, entities = _team_days(campaign)
     shortfalls = campaign.draw.result["shortfalls"] if campaign.draw and campaign.draw.result else []
+    days, members, entities = _team_days(campaign, [s["entity_id"] for s in shortfalls])
+    steps = [s for s in TRANSITIONS[campaign.status] if s in MANUAL_STATUSES]
     return render_template("planning/detail.html", campaign=campaign, draw=campaign.draw, commit_form=commit_form,
-                           seed_form=seed_form, days=days, members=members, entities=entities,
-                           shortfalls=shortfalls)
+                           seed_form=seed_form, status_form=status_form, steps=steps, days=days, members=members,
+                           entities=entities, shortfalls=shortfalls, deadline=publication_deadline(campaign),
+                           policy=publication_policy())
 
 
-def _team_days(campaign: Campaign):
-    inspections = db.session.scalars(sa.select(Inspection).where(Inspection.campaign_id == campaign.id)
+def _team_days(campaign: Campaign, also_entities: list[int] = ()):
+    inspections = db.session.scalars(sa.select(Inspection).options(selectinload(Inspection.members))
+                                     .where(Inspection.campaign_id == campaign.id)
                                      .order_by(Inspection.scheduled_date, Inspection.team_day,
                                                Inspection.route_position)).all()
     days: dict[str, list[Inspection]] = defaultdict(list)
-    user_ids, entity_ids = set(), set()
+    user_ids, entity_ids = set(), set(also_entities)
     for inspection in inspections:
         days[inspection.team_day or f"cause-{inspection.id}"].append(inspection)
         user_ids.update(m.user_id for m in inspection.members)

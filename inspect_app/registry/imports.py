@@ -33,7 +33,6 @@ import csv
 import hashlib
 import io
 import logging
-import operator
 import re
 import threading
 import time
@@ -51,6 +50,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..audit.services import record_event, set_actor
+from ..bulk import allocate_ids, bulk_insert
 from ..extensions import db
 from ..util import UTCDateTime, now_utc
 from .models import ENTITY_STATUSES, BlacklistEntry, Entity, Licence, SensitiveSite, StatusChange
@@ -1044,66 +1044,6 @@ def _check_entry_gate(drafts: list[_Draft], errors: _Errors, today: date | None 
 
 # --- creating --------------------------------------------------------------------------------
 
-def _allocate_ids(session, count: int) -> list[int]:
-    """Ids for ``count`` new entities, known before the insert so that their status changes,
-    licences and audit events can point at them without a RETURNING round trip per row."""
-    if session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(sa.text("SELECT nextval(pg_get_serial_sequence('entities', 'id')) "
-                                            "FROM generate_series(1, :n)"), {"n": count}))
-    # SQLite has one writer at a time: a write first takes the lock, so nobody can insert between
-    # reading the highest id and inserting ours.
-    session.execute(sa.text("UPDATE entities SET id = id WHERE 1 = 0"))
-    top = session.scalar(sa.select(sa.func.max(Entity.id))) or 0
-    return list(range(top + 1, top + count + 1))
-
-
-def _bulk_insert(session, table: sa.Table, rows: list[dict]) -> None:
-    """Insert plain rows in the session's transaction: COPY on PostgreSQL, executemany on SQLite.
-
-    Values go through the columns' own bind processors (JSON, UTC timestamps, booleans), so the
-    rows are stored exactly as the ORM would store them, without its per-row bookkeeping.
-    """
-    if not rows:
-        return
-    conn = session.connection()
-    dialect = conn.dialect
-    names = list(rows[0])
-    getter = operator.itemgetter(*names)
-    processors = []
-    for index, name in enumerate(names):
-        proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if proc is not None:
-            processors.append((index, proc, {}))
-    params = []
-    for row in rows:
-        values = list(getter(row))
-        for index, proc, cache in processors:
-            value = values[index]
-            if value is None:
-                continue
-            if value.__class__ in (dict, list):
-                values[index] = proc(value)
-                continue
-            converted = cache.get(value, cache)  # timestamps and flags repeat: convert each once
-            if converted is cache:
-                converted = cache[value] = proc(value)
-            values[index] = converted
-        params.append(tuple(values))
-    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
-    if dialect.name == "postgresql":
-        raw = conn.connection.dbapi_connection
-        try:
-            with raw.cursor() as cursor:
-                with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-                    for values in params:
-                        copy.write_row(values)
-        except dialect.loaded_dbapi.IntegrityError as exc:  # as SQLAlchemy would have raised it
-            raise sa.exc.IntegrityError(f"COPY {table.name}", None, exc) from exc
-        return
-    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", params)
-
-
 _ENTITY_COLUMNS = [c.key for c in Entity.__table__.columns]
 # The audit event of an imported entity names it and where it came from (the job, whose own event
 # holds the file's SHA-256, and the row); the id, the actor and the time are the event's columns.
@@ -1119,7 +1059,7 @@ def create_entities(drafts: list[_Draft], user_id: int | None, *, filename: str 
     session = db.session
     today = today or date.today()
     now = now_utc()
-    ids = _allocate_ids(session, len(drafts))
+    ids = allocate_ids(session, Entity.__table__, len(drafts))
     reason = str(_l("Registered by import (%(file)s)", file=(filename or "-")[:200]))
     entity_rows, change_rows, licence_rows = [], [], []
     defaults = dict.fromkeys(_ENTITY_COLUMNS)
@@ -1139,9 +1079,9 @@ def create_entities(drafts: list[_Draft], user_id: int | None, *, filename: str 
                                  "department": licence.department, "issued_on": licence.issued_on,
                                  "expires_on": licence.expires_on, "status": "valid", "status_reason": None,
                                  "created_dt": now})
-    _bulk_insert(session, Entity.__table__, entity_rows)
-    _bulk_insert(session, StatusChange.__table__, change_rows)
-    _bulk_insert(session, Licence.__table__, licence_rows)
+    bulk_insert(session, Entity.__table__, entity_rows)
+    bulk_insert(session, StatusChange.__table__, change_rows)
+    bulk_insert(session, Licence.__table__, licence_rows)
     for values, draft in zip(entity_rows, drafts):
         after = {key: values[key] for key in _AUDIT_KEYS}
         after.update(import_job_id=job_id, row=draft.row, licences=[lic.number for lic in draft.licences])

@@ -26,6 +26,7 @@ class Entity(db.Model):
         *(postgresql_only(sa.Index(f"ix_entities_{column}_trgm", column, postgresql_using="gin",
                                    postgresql_ops={column: "gin_trgm_ops"}))
           for column in ("name", "legal_representative", "address", "credit_code")),
+        sa.Index("ix_entities_updated_id", "updated_dt", "id"),  # the lists' default order (newest first)
         sa.CheckConstraint("credit_code IS NOT NULL OR status IN ('unlicensed', 'banned', 'closed')",
                            name="code_or_unlicensed"),
     )

@@ -44,7 +44,11 @@ def entity_query(filters: dict, today: date | None = None):
     q = (filters.get("q") or "").strip()
     if q:
         like = f"%{q}%"
-        conditions = [Entity.name.ilike(like), Entity.legal_representative.ilike(like), Entity.address.ilike(like)]
+        # Without cased letters (Chinese, digits) a plain LIKE finds the same rows without lower() on every
+        # row (SQLite renders ILIKE as lower(x) LIKE lower(y)).
+        cased = q.lower() != q.upper()
+        conditions = [column.ilike(like) if cased else column.like(like)
+                      for column in (Entity.name, Entity.legal_representative, Entity.address)]
         code = normalise_credit_code(q)
         if code and len(code) >= 4 and code.isascii() and code.isalnum():  # looks like the start of a code
             conditions.append(Entity.credit_code.like(f"{code}%"))
