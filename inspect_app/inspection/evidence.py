@@ -220,12 +220,33 @@ def display_size(width: int, height: int, display_px: int) -> tuple[int, int]:
     return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
+def _ends_complete(path: str, expected: str) -> bool:
+    """Whether the file ends as a whole image of its format does: JPEG's EOI marker (camera padding
+    after it allowed), PNG's IEND chunk, WebP's RIFF length. Pillow alone cannot say so once any
+    module has set ``ImageFile.LOAD_TRUNCATED_IMAGES`` (WeasyPrint does, on import, for the whole
+    process): it then pads a cut-off photo with grey and reports no error."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        fh.seek(max(0, size - 4096))
+        tail = fh.read()
+    if expected == "JPEG":
+        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if expected == "PNG":
+        return b"IEND" in tail[-12:]
+    if expected == "WEBP":
+        return len(head) == 12 and int.from_bytes(head[4:8], "little") + 8 == size
+    return True
+
+
 def _decode(path: str, expected: str, display_px: int, display_path: str):
     """Open and decode with Pillow; write the display JPEG. Returns (width, height, taken, lat, lon)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     too_many = EvidenceTooLarge(_l("The image has too many pixels to be a photo."))
     unreadable = InvalidData({"file": [_l("The file is damaged or not a complete image.")]})
+    if not _ends_complete(path, expected):
+        raise unreadable
     limit = _max_pixels()
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -324,6 +345,8 @@ def check_signature_png(data: bytes) -> str:
         raise EvidenceTooLarge(_l("The signature image is larger than %(kb)s KB.", kb=limit // 1024))
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         raise UnsupportedEvidence(_l("A signature must be a PNG image."))
+    if b"IEND" not in data[-12:]:  # cut off (Pillow may be told to accept that: see _ends_complete)
+        raise InvalidData({"png": [_l("The signature image is damaged.")]})
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
