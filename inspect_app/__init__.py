@@ -94,7 +94,9 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import init_errors
+    from .inspection import init_app as init_inspection
     init_errors(app)
+    init_inspection(app)
 
 
 def register_request_lifecycle(app: Flask) -> None:

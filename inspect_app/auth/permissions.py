@@ -46,6 +46,15 @@ PERMISSIONS: dict[str, tuple[frozenset[str], bool]] = {
     "campaigns.view": (frozenset({"admin", "planner", "supervisor", "inspector", "viewer", "police_liaison"}),
                        False),
     "campaigns.plan": (frozenset({"admin", "planner"}), False),
+    # field inspections: reading them (scoped to the county), working on them (team members only, checked
+    # by the services), planning a single one by hand, amending a completed one (besides its team)
+    "inspections.view": (frozenset({"admin", "planner", "supervisor", "inspector", "police_liaison"}), False),
+    "inspections.work": (frozenset({"inspector"}), False),
+    "inspections.create": (frozenset({"admin", "planner", "supervisor"}), False),
+    "inspections.amend": (frozenset({"admin", "supervisor"}), False),
+    "violations.view": (frozenset({"admin", "planner", "supervisor", "inspector", "police_liaison"}), False),
+    # the facts of a suspected crime and its possible victims (besides the inspection's own team)
+    "violations.restricted": (frozenset({"supervisor", "police_liaison"}), False),
     # the API page itself is public; this only decides who sees it in the navigation
     "api.docs": (frozenset({"admin", "planner"}), False),
 }
