@@ -82,12 +82,14 @@ def register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .checklist.views import bp as checklist_bp
+    from .inspection.views import bp as inspection_bp
     from .main.views import bp as main_bp
     from .registry.import_views import bp as registry_io_bp
     from .planning.views import bp as planning_bp
     from .registry.views import bp as registry_bp
 
-    for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp):
+    for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp,
+               inspection_bp):
         app.register_blueprint(bp)
     init_api(app)
 

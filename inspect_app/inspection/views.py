@@ -7,7 +7,6 @@ posted here are what works without it, and the signatures (drawn on a canvas) co
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
@@ -48,11 +47,13 @@ OUTCOME_LABELS = {"compliant": _l("Compliant"), "violations": _l("Violations fou
                   "refused_entry": _l("Entry refused")}
 ORIGIN_LABELS = {"random": _l("Random draw"), "cause": _l("With cause"), "follow_up": _l("Re-inspection"),
                  "manual": _l("Added by hand")}
+LICENCE_STATES = {"valid": _l("Valid licence"), "expired": _l("Licence expired"), "none": _l("No licence on record")}
 CHECKIN_FLAGS = {"far": _l("Far from the registered location"), "no_accuracy": _l("No accuracy reported"),
                  "too_fast": _l("Implausible jump from the previous fix"),
                  "no_location": _l("The premises have no registered location")}
 # What completion may find missing (services.missing_for_completion), with the step that fixes it.
-MISSING_LABELS = {"attestations": (_l("Officers' attestations"), "start"),
+MISSING_LABELS = {"status": (_l("Start"), "start"),
+                  "attestations": (_l("Officers' attestations"), "start"),
                   "check_in": (_l("Check-in"), "check_in"),
                   "answers": (_l("Unanswered items"), "checklist"),
                   "evidence": (_l("Evidence for failed items"), "checklist"),
@@ -68,6 +69,11 @@ def inspection_status_label(code: str | None) -> str:
 @bp.app_template_global()
 def inspection_outcome_label(code: str | None) -> str:
     return str(OUTCOME_LABELS.get(code or "", code or "—"))
+
+
+@bp.app_template_global()
+def licence_state_label(code: str | None) -> str:
+    return str(LICENCE_STATES.get(code or "", code or "—"))
 
 
 @bp.app_template_global()
@@ -102,15 +108,11 @@ def _refused(exc: Exception) -> None:
 SERVICE_ERRORS = (services.NotOnTeam, services.InspectionStateError, InvalidData)
 
 
-def _is_member(inspection: Inspection, user) -> bool:
-    return any(m.user_id == user.id for m in inspection.members)
-
-
 def _workspace(inspection: Inspection, step: str, template: str, **context):
     """Render a step of the workspace with what every step shows (header, steps, sync state)."""
     if inspection.is_completed and step != "record":
         return redirect(url_for("inspection.record", inspection_id=inspection.id))
-    writable = inspection.status in ("planned", "in_progress") and _is_member(inspection, current_user) \
+    writable = inspection.status in ("planned", "in_progress") and services.is_member(inspection, current_user) \
         and can(current_user, "inspections.work", inspection)
     return render_template(f"inspection/{template}.html", inspection=inspection, entity=inspection.entity,
                            step=step, steps=STEPS, progress=_progress(inspection), writable=writable,
@@ -139,7 +141,7 @@ def _day_arg() -> date:
     try:
         return date.fromisoformat(request.args.get("date", ""))
     except ValueError:
-        return date.today()
+        return services.local_today()
 
 
 @bp.route("/today")
@@ -148,7 +150,7 @@ def today():
     day = _day_arg()
     rows = [{"inspection": inspection, "summary": services.assignment_summary(inspection)}
             for inspection in services.assignments_for(current_user, day)]
-    return render_template("inspection/today.html", day=day, rows=rows, today=date.today(),
+    return render_template("inspection/today.html", day=day, rows=rows, today=services.local_today(),
                            previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
 
 
@@ -193,9 +195,7 @@ def start(inspection_id: int):
                 flash(_("%(name)s confirmed.", name=officer.full_name), "success")
                 return redirect(url_for("inspection.start", inspection_id=inspection.id))
         except SERVICE_ERRORS as exc:
-            if isinstance(exc, InvalidData) and action == "partner":
-                db.session.commit()  # a wrong PIN counts towards the partner's lock-out
-            _refused(exc)
+            _refused(exc)  # a wrong PIN still counts towards the partner's lock-out (the service keeps it)
     if request.method == "GET" and inspection.party_name:
         form.party_name.data, form.party_role.data = inspection.party_name, inspection.party_role
     attested = {a.user_id: a for a in inspection.attestations}
@@ -231,6 +231,7 @@ def check_in(inspection_id: int):
                 flash(_("Checked in."), "success")
                 return redirect(url_for("inspection.check_in", inspection_id=inspection.id))
     return _workspace(inspection, "check_in", "check_in", form=form, flag_labels=CHECKIN_FLAGS,
+                      flag_labels_json={code: str(label) for code, label in CHECKIN_FLAGS.items()},
                       max_distance=current_app.config.get("INSPECT_CHECKIN_MAX_DISTANCE_M", 300))
 
 
@@ -258,7 +259,8 @@ def checklist(inspection_id: int):
         evidence.setdefault(row.item_code, []).append(row)
     total = sum(len(items) for _, items in groups)
     return _workspace(inspection, "checklist", "checklist", groups=groups, answers=answers, evidence=evidence,
-                      total=total, answered=sum(1 for a in answers.values() if a.result or a.value is not None),
+                      total=total, answered=sum(1 for _, items in groups for item in items
+                                                if item.code in answers or item.code in evidence),
                       locale=_locale(), answer_form=AnswerForm(), evidence_form=EvidenceForm())
 
 
@@ -335,15 +337,6 @@ def _form_errors(form) -> None:
             flash(f"{label.text}: {message}" if label is not None and label.text else str(message), "error")
 
 
-def _evidence_file(evidence: Evidence, thumb: bool) -> Path:
-    root = Path(current_app.config["INSPECT_DATA_DIR"]).resolve()
-    relative = evidence.thumb_path if thumb and evidence.thumb_path else evidence.stored_path
-    path = (root / relative).resolve()
-    if root not in path.parents or not path.is_file():
-        abort(404)
-    return path
-
-
 @bp.route("/inspections/<int:inspection_id>/evidence/<int:evidence_id>/<any(thumb, original):size>")
 @permission_required("inspections.view")
 def evidence_file(inspection_id: int, evidence_id: int, size: str):
@@ -353,7 +346,13 @@ def evidence_file(inspection_id: int, evidence_id: int, size: str):
         abort(404)
     thumb = size == "thumb"
     mime = "image/jpeg" if thumb and evidence.thumb_path else evidence.mime
-    response = send_file(_evidence_file(evidence, thumb), mimetype=mime, max_age=86400, conditional=True)
+    try:
+        path = services.evidence_file(evidence, display=thumb)
+    except ValueError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=mime, max_age=86400, conditional=True)
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 
@@ -367,7 +366,7 @@ def violations(inspection_id: int):
     if request.method == "POST":
         authorize("inspections.work", inspection)
         if form.validate_on_submit():
-            quantities = {"persons": form.persons.data} if form.persons.data else None
+            quantities = {"persons": form.persons.data} if form.persons.data is not None else None
             try:
                 services.record_violation(inspection, current_user, type_code=form.type_code.data,
                                           description=form.description.data, item_code=form.item_code.data or None,
@@ -385,7 +384,17 @@ def violations(inspection_id: int):
     others = [v for v in catalogue.violation_types_for(inspection.entity.kind) if v.code not in recorded_codes]
     referrals = _referrals(inspection)
     return _workspace(inspection, "violations", "violations", form=form, proposals=proposals, others=others,
+                      items=services.item_index(inspection) if inspection.checklists else {},
+                      evidence_for=_evidence_by_item(inspection),
                       catalogue=catalogue, referrals=referrals, locale=_locale(), now=datetime.now(timezone.utc))
+
+
+def _evidence_by_item(inspection: Inspection) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for row in inspection.evidence:
+        if row.item_code:
+            found.setdefault(row.item_code, []).append(row.id)
+    return found
 
 
 def _referrals(inspection: Inspection) -> dict:

@@ -290,41 +290,53 @@
 
   function rosterEditor(card) {
     var roster = $("[data-roster]", card);
-    if (!roster) { return; }
-    var template = $("[data-roster-template]", roster);
-    var fresh = $("[data-roster-new]", roster);
-    var actions = $("[data-roster-actions]", roster);
+    var template = roster ? $("[data-roster-template]", roster) : null;
     if (!template) { return; }
-    actions.hidden = false;
+    var edit = $("[data-roster-edit]", roster);
+    var fresh = $("[data-roster-new]", roster);
+    var replace = $("[data-roster-replace]", roster);
+    $("[data-roster-actions]", roster).hidden = false;
     function addRow() {
       var row = template.content.firstElementChild.cloneNode(true);
-      $("[data-roster-drop]", row).addEventListener("click", function () { row.remove(); });
+      $("[data-roster-drop]", row).addEventListener("click", function () {
+        row.remove();
+        edit.hidden = !fresh.children.length;
+      });
       fresh.appendChild(row);
+      edit.hidden = false;
+      if (replace) { replace.hidden = false; }
       $("input", row).focus();
     }
-    $("[data-roster-add]", roster).addEventListener("click", addRow);
-    $$("[data-roster-remove]", roster).forEach(function (button) {
-      button.addEventListener("click", function () {
-        button.closest("tr").classList.toggle("is-removed");
-      });
-    });
-    $("[data-roster-save]", roster).addEventListener("click", function () {
-      var keep = $$("[data-roster-saved] tr", roster).filter(function (tr) {
-        return !tr.classList.contains("is-removed");
-      }).map(function (tr) { return {keep: Number(tr.getAttribute("data-person"))}; });
-      var added = $$("tr", fresh).map(function (tr) {
-        var person = {};
-        $$("[data-field]", tr).forEach(function (input) { person[input.getAttribute("data-field")] = input.value.trim() || null; });
-        return person;
-      }).filter(function (p) { return p.name || p.id_number; });
-      var body = {result: null, value: keep.concat(added), note: $("[data-note]", card).value || null};
+    function send(people) {
+      var body = {result: null, value: people, note: $("[data-note]", card).value || null};
       var code = card.getAttribute("data-item");
       card.setAttribute("data-answered", "true");
-      Q.enqueue({url: $("[data-run]").getAttribute("data-answer-url") + encodeURIComponent(code), method: "PUT",
-                 body: json(body), contentType: "application/json", coalesce: "answer:" + inspectionId + ":" + code,
-                 inspection: inspectionId, label: $(".item-q", card).textContent.trim().slice(0, 40),
-                 ui: {type: "answer", item: code, body: {result: null, value: null, note: body.note}}});
+      // the typed numbers travel in the request only; what is kept for the screen has none
+      return Q.enqueue({url: $("[data-run]").getAttribute("data-answer-url") + encodeURIComponent(code),
+                        method: "PUT", body: json(body), contentType: "application/json",
+                        coalesce: "answer:" + inspectionId + ":" + code, inspection: inspectionId,
+                        label: $(".item-no", card).textContent + ". " + $(".item-q", card).textContent.trim().slice(0, 40),
+                        ui: {type: "answer", item: code, body: {result: null, value: null, note: body.note}}});
+    }
+    $("[data-roster-add]", roster).addEventListener("click", addRow);
+    $("[data-roster-save]", roster).addEventListener("click", function () {
+      var people = $$("tr", fresh).map(function (tr) {
+        var person = {};
+        $$("[data-field]", tr).forEach(function (input) {
+          person[input.getAttribute("data-field")] = input.value.trim() || null;
+        });
+        return person;
+      }).filter(function (p) { return p.name || p.id_number; });
+      if (!people.length) { addRow(); return; }
+      $("[data-roster-none]", roster).setAttribute("aria-pressed", "false");
+      send(people);
+    });
+    $("[data-roster-none]", roster).addEventListener("click", function (event) {
+      event.preventDefault();
+      event.currentTarget.setAttribute("aria-pressed", "true");
       fresh.textContent = "";
+      edit.hidden = true;
+      send([]);
     });
   }
 
@@ -334,15 +346,15 @@
     var tbody = $("[data-roster-saved]", card);
     if (!people || !tbody) { return; }
     var roster = $("[data-roster]", card);
+    $("[data-roster-saved-table]", roster).hidden = !people.length;
     tbody.textContent = "";
     people.forEach(function (p) {
       var tr = document.createElement("tr");
       tr.className = "roster-person" + (p.violations && p.violations.length ? " roster-violation" : "");
-      tr.setAttribute("data-person", String(p.index));
-      var cells = [p.name || "", "", p.post || "", p.hired_on || "", ""];
+      var cells = [String(p.index), p.name || "", "", p.post || "", p.hired_on || ""];
       cells.forEach(function (text, i) {
         var td = document.createElement("td");
-        if (i === 1) {
+        if (i === 2) {
           var code = document.createElement("code");
           code.textContent = p.id_masked || "—";
           td.appendChild(code);
@@ -457,9 +469,11 @@
       var body = {type_code: form.elements.type_code.value, description: form.elements.description.value.trim(),
                   evidence_ids: $$('input[name="evidence_ids"]:checked', form).map(function (i) { return Number(i.value); })};
       if (form.elements.item_code && form.elements.item_code.value) { body.item_code = form.elements.item_code.value; }
+      var quantities = JSON.parse(form.getAttribute("data-quantities") || "null");
       if (form.elements.persons && form.elements.persons.value !== "") {
-        body.quantities = {persons: Number(form.elements.persons.value)};
+        quantities = Object.assign({}, quantities || {}, {persons: Number(form.elements.persons.value)});
       }
+      if (quantities) { body.quantities = quantities; }
       var button = $("button[type=submit]", form);
       button.disabled = true;
       Q.enqueue({url: form.getAttribute("data-api"), method: "POST", body: json(body), contentType: "application/json",
