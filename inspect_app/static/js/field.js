@@ -75,8 +75,9 @@
       $("[data-prev]", nav).disabled = current === 0;
       $("[data-next]", nav).disabled = current === cards.length - 1;
       var code = cards[current].getAttribute("data-item");
-      if (history.replaceState) { history.replaceState(null, "", "#item-" + code); }
       if (focus) {
+        // (not on the first show: the browser would scroll to the fragment when the page finishes loading)
+        if (history.replaceState) { history.replaceState(null, "", "#item-" + code); }
         var heading = $(".item-q", cards[current]);
         heading.setAttribute("tabindex", "-1");
         heading.focus({preventScroll: true});
