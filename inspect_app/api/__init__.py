@@ -21,12 +21,13 @@ class InspectApi(Api):
 
 def api_blueprints() -> list:
     from ..checklist.api import blp as checklist_blp
+    from ..inspection.api import blp as inspection_blp
     from ..planning.api import blp as planning_blp
     from ..registry.api import blp as registry_blp
     from ..registry.import_api import blp as registry_io_blp
     from .auth import blp as auth_blp
     from .core import blp as core_blp
-    return [core_blp, auth_blp, registry_blp, registry_io_blp, planning_blp, checklist_blp]
+    return [core_blp, auth_blp, registry_blp, registry_io_blp, planning_blp, checklist_blp, inspection_blp]
 
 
 def init_api(app) -> None:

@@ -28,6 +28,18 @@ def _fingerprint() -> str:
     digest = hashlib.sha256()
     digest.update(request.method.encode())
     digest.update(b"\0" + request.full_path.encode() + b"\0")
+    if request.mimetype == "multipart/form-data":
+        # A resent form has a new boundary: compare its fields and files' contents, not its bytes.
+        for name, value in sorted(request.form.items(multi=True)):
+            digest.update(b"f\0" + name.encode() + b"\0" + value.encode() + b"\0")
+        for name, upload in sorted(request.files.items(multi=True), key=lambda item: (item[0], item[1].filename or "")):
+            content = hashlib.sha256()
+            for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
+                content.update(chunk)
+            upload.stream.seek(0)
+            digest.update(b"u\0" + name.encode() + b"\0" + (upload.filename or "").encode() + b"\0"
+                          + content.hexdigest().encode() + b"\0")
+        return digest.hexdigest()
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()
 

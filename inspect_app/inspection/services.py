@@ -152,7 +152,13 @@ def _check_state(inspection: Inspection, *, started: bool = True) -> None:
 
 
 def _lock(inspection: Inspection) -> None:
-    """Lock the inspection's row for this transaction and make sure its status is the stored one."""
+    """Lock the inspection's row for this transaction and make sure its status is the stored one.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE``. SQLite has no row locks and pysqlite reads outside any
+    transaction, so a no-op UPDATE takes the database's write lock first (writers queue on it)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        table = Inspection.__table__
+        db.session.execute(table.update().where(table.c.id == inspection.id).values(status=table.c.status))
     status = db.session.execute(sa.select(Inspection.status).where(Inspection.id == inspection.id)
                                 .with_for_update()).scalar_one()
     if status != inspection.status:
