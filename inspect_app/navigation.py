@@ -33,6 +33,13 @@ NAV_ITEMS = [
 ]
 
 
+def home_url_for(user) -> str:
+    """Where signing in lands: today's route for a field inspector, the home page for everyone else."""
+    if "inspector" in (getattr(user, "roles", None) or ()) and has_permission(user, "inspections.work"):
+        return url_for("inspection.today")
+    return url_for("main.home")
+
+
 def navigation_for(user) -> list[dict]:
     """The entries this user may open, with their URLs."""
     items = []

@@ -72,6 +72,19 @@ def inspection_outcome_label(code: str | None) -> str:
 
 
 @bp.app_template_global()
+def evidence_url(evidence: Evidence, display: bool = True) -> str:
+    """A photo as the API serves it (the downscaled JPEG, or the original), restricted ones refused there."""
+    return url_for("api_inspections.InspectionEvidenceFile", inspection_id=evidence.inspection_id,
+                   evidence_id=evidence.id, size="display" if display else None)
+
+
+@bp.app_template_global()
+def violation_title(code: str) -> str:
+    entry = current_app.extensions["inspect_checklists"].violation_types.get(code)
+    return entry.title(_locale()) if entry else code
+
+
+@bp.app_template_global()
 def licence_state_label(code: str | None) -> str:
     return str(LICENCE_STATES.get(code or "", code or "—"))
 
@@ -82,11 +95,19 @@ def origin_label(code: str | None) -> str:
 
 
 def _load(inspection_id: int, permission: str = "inspections.view") -> Inspection:
+    """The inspection, for its team (wherever they work) and for others within their scope."""
     inspection = db.session.get(Inspection, inspection_id)
     if inspection is None:
         abort(404)
-    authorize(permission, inspection)
+    if not services.is_member(inspection, current_user):
+        authorize(permission, inspection)
     return inspection
+
+
+def authorize_work(inspection: Inspection) -> None:
+    """Writing needs the role; the services then refuse anyone not on the team (403)."""
+    if not can(current_user, "inspections.work"):
+        abort(403)
 
 
 def _locale() -> str:
@@ -113,10 +134,10 @@ def _workspace(inspection: Inspection, step: str, template: str, **context):
     if inspection.is_completed and step != "record":
         return redirect(url_for("inspection.record", inspection_id=inspection.id))
     writable = inspection.status in ("planned", "in_progress") and services.is_member(inspection, current_user) \
-        and can(current_user, "inspections.work", inspection)
+        and can(current_user, "inspections.work")
     return render_template(f"inspection/{template}.html", inspection=inspection, entity=inspection.entity,
                            step=step, steps=STEPS, progress=_progress(inspection), writable=writable,
-                           **context)
+                           see_restricted=services.can_see_restricted(current_user, inspection), **context)
 
 
 def _progress(inspection: Inspection) -> dict:
@@ -178,7 +199,7 @@ def start(inspection_id: int):
     form = StartForm(prefix="start")
     partner_form = PartnerAttestForm(prefix="partner")
     if request.method == "POST":
-        authorize("inspections.work", inspection)
+        authorize_work(inspection)
         action = request.form.get("action")
         try:
             if action == "start" and form.validate_on_submit():
@@ -216,7 +237,7 @@ def check_in(inspection_id: int):
     inspection = _load(inspection_id)
     form = CheckInForm()
     if request.method == "POST":
-        authorize("inspections.work", inspection)
+        authorize_work(inspection)
         if form.validate_on_submit():
             at = _parse_dt(form.at.data) or datetime.now(timezone.utc)
             try:
@@ -337,26 +358,6 @@ def _form_errors(form) -> None:
             flash(f"{label.text}: {message}" if label is not None and label.text else str(message), "error")
 
 
-@bp.route("/inspections/<int:inspection_id>/evidence/<int:evidence_id>/<any(thumb, original):size>")
-@permission_required("inspections.view")
-def evidence_file(inspection_id: int, evidence_id: int, size: str):
-    inspection = _load(inspection_id)
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None or evidence.inspection_id != inspection.id:
-        abort(404)
-    thumb = size == "thumb"
-    mime = "image/jpeg" if thumb and evidence.thumb_path else evidence.mime
-    try:
-        path = services.evidence_file(evidence, display=thumb)
-    except ValueError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype=mime, max_age=86400, conditional=True)
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
-
-
 @bp.route("/inspections/<int:inspection_id>/violations", methods=["GET", "POST"])
 @permission_required("inspections.view")
 def violations(inspection_id: int):
@@ -364,7 +365,7 @@ def violations(inspection_id: int):
     form = ViolationForm()
     form.evidence_ids.choices = [(e.id, e.original_name or str(e.id)) for e in inspection.evidence]
     if request.method == "POST":
-        authorize("inspections.work", inspection)
+        authorize_work(inspection)
         if form.validate_on_submit():
             quantities = {"persons": form.persons.data} if form.persons.data is not None else None
             try:
@@ -406,51 +407,24 @@ def _referrals(inspection: Inspection) -> dict:
 @bp.route("/inspections/<int:inspection_id>/sign", methods=["GET", "POST"])
 @permission_required("inspections.view")
 def sign(inspection_id: int):
+    """The signature pads (the drawing goes to POST /api/v1/.../signatures) and the party's refusal."""
     inspection = _load(inspection_id)
     refusal_form = RefusalForm(prefix="refusal")
     if request.method == "POST":
-        authorize("inspections.work", inspection)
-        if _save_signature(inspection, refusal_form):
-            if request.accept_mimetypes.best == "application/json":
-                return {"ok": True}
-            return redirect(url_for("inspection.sign", inspection_id=inspection.id))
-        if request.accept_mimetypes.best == "application/json":
-            return {"ok": False}, 422
+        authorize_work(inspection)
+        if refusal_form.validate_on_submit():
+            try:
+                services.sign(inspection, current_user, role="party", signer_name=inspection.party_name or "—",
+                              refused=True, note=refusal_form.note.data or None)
+            except SERVICE_ERRORS as exc:
+                _refused(exc)
+            else:
+                flash(_("The refusal is recorded: a witness signs beside it."), "success")
+                return redirect(url_for("inspection.sign", inspection_id=inspection.id))
+        else:
+            _form_errors(refusal_form)
     slots = {s.slot: s for s in inspection.signatures}
     return _workspace(inspection, "sign", "sign", refusal_form=refusal_form, slots=slots)
-
-
-def _save_signature(inspection: Inspection, refusal_form: RefusalForm) -> bool:
-    """One signature from the pad (a PNG file) or the party's refusal; flashes what went wrong."""
-    role = request.form.get("role")
-    if role not in ("officer", "party", "witness", "refusal"):
-        abort(400)
-    try:
-        if role == "refusal":
-            if not refusal_form.validate_on_submit():
-                _form_errors(refusal_form)
-                return False
-            services.sign(inspection, current_user, role="party", signer_name=inspection.party_name or "",
-                          refused=True, note=refusal_form.note.data or None)
-            flash(_("The refusal is recorded: a witness signs beside it."), "success")
-            return True
-        if not EmptyForm().validate_on_submit():
-            _form_errors(EmptyForm())
-            return False
-        upload = request.files.get("png")
-        png = upload.read() if upload else b""
-        officer = None
-        if role == "officer":
-            officer = _team_officer(inspection, request.form.get("officer_id"))
-            name = officer.full_name
-        else:
-            name = (request.form.get("signer_name") or "").strip()
-        services.sign(inspection, current_user, role=role, signer_name=name, png=png or None, officer=officer)
-    except SERVICE_ERRORS as exc:
-        _refused(exc)
-        return False
-    flash(_("Signature saved."), "success")
-    return True
 
 
 @bp.route("/inspections/<int:inspection_id>/signatures/<int:signature_id>.png")
@@ -473,7 +447,7 @@ def complete(inspection_id: int):
     form = EmptyForm()
     missing = None
     if request.method == "POST":
-        authorize("inspections.work", inspection)
+        authorize_work(inspection)
         if form.validate_on_submit():
             try:
                 services.complete(inspection, current_user)

@@ -1,9 +1,9 @@
 """The home page: what this user can do today."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, render_template
 
-from ..auth.permissions import has_permission, login_required
+from ..auth.permissions import login_required
 from ..navigation import navigation_for
 
 bp = Blueprint("main", __name__)
@@ -13,8 +13,6 @@ bp = Blueprint("main", __name__)
 @login_required
 def home():
     from flask_login import current_user
-    if "inspector" in current_user.roles and has_permission(current_user, "inspections.work"):
-        return redirect(url_for("inspection.today"))  # the inspector's home is today's route
     reference = current_app.extensions["inspect_reference"]
     return render_template("main/home.html",
                            department=reference.departments.get(current_user.department_code),

@@ -163,7 +163,7 @@
         if (outcome.ok && outcome.data && outcome.data.id) {
           var img = pending ? $("img", pending) : null;
           if (img) {
-            img.src = "/inspections/" + inspectionId + "/evidence/" + outcome.data.id + "/thumb";
+            img.src = outcome.data.display_url;
             pending.classList.remove("is-waiting");
             pending.removeAttribute("data-pending-photo");
           }
@@ -575,15 +575,12 @@
       if (name && !name.value.trim()) { status.textContent = form.getAttribute("data-l-name"); name.focus(); return; }
       var save = $("[data-pad-save]", form);
       save.disabled = true;
-      signaturePng(canvas).then(function (png) {
-        var fields = {csrf_token: form.elements.csrf_token.value, role: form.elements.role.value,
-                      signer_name: name ? name.value.trim() : null,
-                      officer_id: form.elements.officer_id ? form.elements.officer_id.value : null};
-        var built = multipart(fields, {field: "png", blob: png, name: "signature.png"});
-        return Q.enqueue({url: form.getAttribute("action"), method: "POST", body: built.body,
-                          contentType: built.contentType, inspection: inspectionId,
-                          label: $(".sig-head h3", form.closest("[data-sig]")).textContent, ui: {type: "signature"}});
-      }).then(function (queued) {
+      var body = {role: form.elements.role.value, signer_name: name ? name.value.trim() : null,
+                  officer_id: form.elements.officer_id ? Number(form.elements.officer_id.value) : null,
+                  png: signaturePng(canvas)};
+      Q.enqueue({url: api + "/signatures", method: "POST", body: json(body), contentType: "application/json",
+                 inspection: inspectionId, label: $(".sig-head h3", form.closest("[data-sig]")).textContent,
+                 ui: {type: "signature"}}).then(function (queued) {
         status.textContent = form.getAttribute("data-l-waiting");
         return queued.answered;
       }).then(function (outcome) {
@@ -592,7 +589,7 @@
     });
   });
 
-  // The strokes on white, so that the PNG reads the same on any background.
+  // The strokes on white, so that the PNG reads the same on any background (a data: URL, as the API takes it).
   function signaturePng(canvas) {
     var out = document.createElement("canvas");
     out.width = canvas.width;
@@ -601,7 +598,7 @@
     c.fillStyle = "#fff";
     c.fillRect(0, 0, out.width, out.height);
     c.drawImage(canvas, 0, 0);
-    return new Promise(function (resolve) { out.toBlob(resolve, "image/png"); });
+    return out.toDataURL("image/png");
   }
 
   // ------------------------------------------------------------------------------------------
