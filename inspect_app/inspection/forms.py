@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, FloatField, HiddenField, IntegerField, PasswordField, RadioField,
-                     SelectField, StringField, TextAreaField)
+                     SelectChoice, SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..auth.forms import MultiCheckboxField
@@ -28,8 +28,8 @@ class PartnerAttestForm(FlaskForm):
 
     officer_id = HiddenField(validators=[DataRequired()])
     attest = BooleanField(ATTEST_LABEL, validators=[DataRequired(_l("The officer must confirm."))])
-    method = RadioField(_l("Confirm with"), choices=[("pin", _l("PIN")), ("password", _l("Password"))],
-                        default="pin", validators=[DataRequired()])
+    method = RadioField(_l("Confirm with"), default="pin", validators=[DataRequired()],
+                        choices=[SelectChoice("pin", _l("PIN")), SelectChoice("password", _l("Password"))])
     secret = PasswordField(_l("PIN or password"), validators=[DataRequired(), Length(max=256)],
                            render_kw={"autocomplete": "off"})
 

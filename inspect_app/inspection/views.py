@@ -22,6 +22,7 @@ from ..auth.models import User
 from ..auth.permissions import authorize, can, permission_required
 from ..errors import InvalidData
 from ..extensions import db
+from ..i18n import department_short
 from ..registry.models import Entity
 from ..registry.queries import entity_query, scope_to_user
 from . import services
@@ -363,7 +364,7 @@ def _form_errors(form) -> None:
 def violations(inspection_id: int):
     inspection = _load(inspection_id)
     form = ViolationForm()
-    form.evidence_ids.choices = [(e.id, e.original_name or str(e.id)) for e in inspection.evidence]
+    form.evidence_ids.choices = [SelectChoice(e.id, e.original_name or str(e.id)) for e in inspection.evidence]
     if request.method == "POST":
         authorize_work(inspection)
         if form.validate_on_submit():
@@ -533,8 +534,7 @@ def _manual_form(entity: Entity) -> ManualInspectionForm:
         sa.select(User).where(User.is_active.is_(True), User.credential_number.is_not(None),
                               User.region_code.in_({entity.region_code, ref.city.code}))
         .order_by(User.department_code, User.full_name)).all()
-    form.officers.choices = [(u.id, f"{u.full_name} · {ref.departments[u.department_code].short(locale)}"
-                              if u.department_code in ref.departments else u.full_name)
+    form.officers.choices = [SelectChoice(u.id, f"{u.full_name} · {department_short(u.department_code)}")
                              for u in officers if "inspector" in u.roles]
     if request.method == "GET":
         form.scheduled_date.data = date.today()

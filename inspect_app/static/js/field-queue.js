@@ -16,7 +16,7 @@
   var waiters = {};       // outbox id -> {resolve, handles}: callers waiting for the server's answer
   var subscribers = [];   // functions called with (entry, outcome) after each answer
   var running = false, again = false, timer = null, failures = 0;
-  var state = {count: 0, sending: false, signin: false};
+  var state = {count: 0, adding: {}, sending: false, signin: false};  // adding: keys not yet in the database
 
   function openDb() {
     if (!dbPromise) {
@@ -66,18 +66,21 @@
   function enqueue(change, options) {
     var entry = Object.assign({}, change, {key: uuid(), created: Date.now(), user: user, inFlight: false});
     var newId = null;
+    state.adding[entry.key] = true;  // the indicator leaves "saved" at once, before the database has it
+    render();
     return withStore("readwrite", function (store) {
       function add() {
         var request = store.add(entry);
         request.onsuccess = function () { newId = request.result; };
       }
       if (!entry.coalesce) { add(); return null; }
-      // an unsent earlier version of the same thing (an item's answer) is replaced by this one
+      // an earlier version of the same thing (an item's answer) is replaced by this one; one being sent
+      // right now goes out first (the outbox is sent in order), so the newer one still has the last word
       var cursor = store.index("coalesce").openCursor(IDBKeyRange.only(entry.coalesce));
       cursor.onsuccess = function () {
         var c = cursor.result;
         if (!c) { add(); return; }
-        if (!c.value.inFlight) { c.delete(); }
+        c.delete();
         c.continue();
       };
       return null;
@@ -87,8 +90,20 @@
       var answered = new Promise(function (resolve) {
         waiters[id] = {resolve: resolve, handles: !!(options && options.handlesRefusal)};
       });
+      delete state.adding[entry.key];
       refresh().then(kick);
       return {id: id, answered: answered};
+    }, function () {
+      // no IndexedDB (a locked-down browser): send at once, without the outbox's safety net
+      delete state.adding[entry.key];
+      render();
+      var answered = send(entry).catch(function () { return {ok: false, status: 0, data: null}; })
+        .then(function (outcome) {
+          if (!outcome.ok) { addProblem(entry, outcome); }
+          subscribers.forEach(function (fn) { try { fn(entry, outcome); } catch (e) { /* a page's bug */ } });
+          return outcome;
+        });
+      return {id: null, answered: answered};
     });
   }
 
@@ -97,8 +112,13 @@
   }
 
   function markInFlight(entry, value) {
+    // only while it is still there: a newer version of the same thing may have replaced it meanwhile
     entry.inFlight = value;
-    return withStore("readwrite", function (store) { return store.put(entry); });
+    return withStore("readwrite", function (store) {
+      var request = store.get(entry.id);
+      request.onsuccess = function () { if (request.result) { store.put(entry); } };
+      return null;
+    });
   }
 
   function problems() {
@@ -229,6 +249,7 @@
   function refresh() {
     return all().then(function (rows) {
       state.count = rows.length;
+      rows.forEach(function (row) { delete state.adding[row.key]; });
       render();
       return rows;
     }).catch(function () { return []; });
@@ -236,7 +257,7 @@
 
   function render() {
     if (!indicator) { return; }
-    var n = state.count, offline = !navigator.onLine, key;
+    var n = state.count + Object.keys(state.adding).length, offline = !navigator.onLine, key;
     if (state.signin) { key = "signin"; }
     else if (offline) { key = n ? "offline" : "offline-none"; }
     else if (n && state.sending) { key = "saving"; }

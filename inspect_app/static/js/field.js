@@ -102,7 +102,7 @@
 
     function setSaved(card, waiting) {
       var badge = $("[data-item-saved]", card);
-      badge.textContent = waiting ? "⏳ " + run.getAttribute("data-l-waiting") : "✓ " + run.getAttribute("data-l-saved");
+      badge.textContent = (waiting ? "" : "✓ ") + run.getAttribute(waiting ? "data-l-waiting" : "data-l-saved");
       badge.classList.toggle("is-waiting", !!waiting);
     }
 
@@ -131,15 +131,19 @@
 
     // Send the card's whole answer (result, value, note); a newer one replaces an unsent older one.
     function save(card, extra) {
+      clearTimeout(card.saveTimer);  // this save carries the typed text too
       var code = card.getAttribute("data-item");
       var body = {result: card.getAttribute("data-result") || null, value: valueOf(card),
                   note: $("[data-note]", card).value || null};
       if (extra) { Object.assign(body, extra); }
+      var text = json(body);
+      if (text === card.lastQueued) { return Promise.resolve(null); }  // e.g. the field's change after its pause
+      card.lastQueued = text;
       card.setAttribute("data-answered", "true");
       setSaved(card, true);
       chip(card);
       updateProgress();
-      return Q.enqueue({url: answerUrl + encodeURIComponent(code), method: "PUT", body: json(body),
+      return Q.enqueue({url: answerUrl + encodeURIComponent(code), method: "PUT", body: text,
                         contentType: "application/json", coalesce: "answer:" + inspectionId + ":" + code,
                         inspection: inspectionId, label: $(".item-no", card).textContent + ". " +
                         $(".item-q", card).textContent.trim().slice(0, 40),
@@ -190,18 +194,21 @@
         });
       });
       var input = $("[data-value-input]", card);
-      var timer = null;
-      function later(fn) { clearTimeout(timer); timer = setTimeout(fn, 800); }
+      // typing saves after a pause (and at once when the field is left)
+      function later() {
+        clearTimeout(card.saveTimer);
+        card.saveTimer = setTimeout(function () { save(card); }, 800);
+      }
       if (input) {
         input.addEventListener("input", function () {
           if (card.getAttribute("data-result") === "na") { press(card, "", null); }
-          later(function () { save(card); });
+          later();
         });
-        input.addEventListener("change", function () { clearTimeout(timer); save(card); });
+        input.addEventListener("change", function () { save(card); });
       }
       var note = $("[data-note]", card);
-      note.addEventListener("input", function () { later(function () { save(card); }); });
-      note.addEventListener("change", function () { clearTimeout(timer); save(card); });
+      note.addEventListener("input", later);
+      note.addEventListener("change", function () { save(card); });
 
       var photo = $("[data-photo-input]", card);
       if (photo) {
@@ -284,6 +291,10 @@
     }
     show(start, false);
     updateProgress();
+    window.addEventListener("hashchange", function () {
+      var card = location.hash.indexOf("#item-") === 0 ? cardOf(decodeURIComponent(location.hash.slice(6))) : null;
+      if (card) { show(cards.indexOf(card), true); }
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -396,7 +407,13 @@
     var locate = $("[data-locate]", box);
     var reason = $("[data-reason]", box);
     var flagLabels = JSON.parse(box.getAttribute("data-flag-labels") || "{}");
+    var manual = $("[data-manual]", box);
+    var submit = $("[data-checkin-submit]", box);
     if (reason.hasAttribute("data-hidden-until-needed")) { reason.hidden = true; }
+    // the GPS button sends by itself; the form's button is for typed coordinates or a reason
+    function showSubmit() { submit.hidden = !(manual.open || !reason.hidden); }
+    manual.addEventListener("toggle", showSubmit);
+    showSubmit();
     function say(text, kind) { status.textContent = text; status.className = "checkin-status " + (kind || ""); }
 
     function send() {
@@ -425,6 +442,7 @@
         var fields = outcome.data && outcome.data.error ? outcome.data.error.fields || {} : {};
         if (fields.reason) {
           reason.hidden = false;
+          showSubmit();
           say(fields.reason.join(" ") + " " + box.getAttribute("data-l-reason"), "is-flagged");
           form.elements.reason.focus();
         } else {
