@@ -276,9 +276,7 @@ def checklist(inspection_id: int):
         return redirect(url_for("inspection.start", inspection_id=inspection.id))
     groups = services.pinned_items(inspection)
     answers = {a.item_code: a for a in inspection.answers}
-    evidence: dict[str | None, list[Evidence]] = {}
-    for row in inspection.evidence:
-        evidence.setdefault(row.item_code, []).append(row)
+    evidence = _evidence_by_item(inspection)
     total = sum(len(items) for _, items in groups)
     return _workspace(inspection, "checklist", "checklist", groups=groups, answers=answers, evidence=evidence,
                       total=total, answered=sum(1 for _, items in groups for item in items
@@ -391,11 +389,10 @@ def violations(inspection_id: int):
                       catalogue=catalogue, referrals=referrals, locale=_locale(), now=datetime.now(timezone.utc))
 
 
-def _evidence_by_item(inspection: Inspection) -> dict[str, list[int]]:
-    found: dict[str, list[int]] = {}
+def _evidence_by_item(inspection: Inspection) -> dict[str | None, list[Evidence]]:
+    found: dict[str | None, list[Evidence]] = {}
     for row in inspection.evidence:
-        if row.item_code:
-            found.setdefault(row.item_code, []).append(row.id)
+        found.setdefault(row.item_code, []).append(row)
     return found
 
 
@@ -473,7 +470,8 @@ def record(inspection_id: int):
     if not inspection.is_completed:
         return redirect(url_for("inspection.workspace", inspection_id=inspection.id))
     groups = services.pinned_items(inspection)
-    return _workspace(inspection, "record", "record", groups=groups,
+    evidence = _evidence_by_item(inspection)
+    return _workspace(inspection, "record", "record", groups=groups, evidence=evidence,
                       answers={a.item_code: a for a in inspection.answers}, locale=_locale(),
                       flag_labels=CHECKIN_FLAGS, referrals=_referrals(inspection))
 

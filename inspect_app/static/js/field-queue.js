@@ -265,10 +265,12 @@
     else { key = "saved"; }
     var text = (indicator.getAttribute("data-l-" + key) || key).replace("{n}", String(n));
     indicator.querySelector("[data-sync-text]").textContent = text;
+    indicator.title = (indicator.getAttribute("data-t-" + key) || text).replace("{n}", String(n));
+    indicator.setAttribute("aria-label", indicator.title);
     indicator.className = "sync sync-" + key;
     indicator.setAttribute("data-count", String(n));
-    var retry = indicator.querySelector("[data-sync-retry]");
-    if (retry) { retry.hidden = !n || state.sending; }
+    var signin = document.querySelector("[data-sync-signin]");
+    if (signin) { signin.hidden = !state.signin; }
   }
 
   window.addEventListener("online", function () { failures = 0; render(); kick(); });
@@ -276,9 +278,8 @@
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") { kick(); }
   });
-  if (indicator) {
-    var retry = indicator.querySelector("[data-sync-retry]");
-    if (retry) { retry.addEventListener("click", function () { failures = 0; kick(); }); }
+  if (indicator) {  // a tap on the indicator retries at once
+    indicator.addEventListener("click", function () { failures = 0; state.signin = false; kick(); });
   }
   var dismiss = document.querySelector("[data-sync-dismiss]");
   if (dismiss) {
