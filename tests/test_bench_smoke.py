@@ -31,3 +31,21 @@ def test_bench_api_auth_quick_mode_measures_both_servers(tmp_path):
     assert data["product"]["requests"] > 0 and data["product"]["errors"] == 0
     assert data["bare"]["requests"] > 0 and data["bare"]["errors"] == 0
     assert data["parameters"]["quick"] is True
+
+
+def test_bench_field_quick_mode_measures_answers_and_photos(tmp_path):
+    """bench/bench_field.py end to end on SQLite (figures only; the targets are judged by the benchmark)."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_field.py"), "--quick", "--sqlite-only",
+                           "--results-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode in (0, 1), output  # 2 would mean it could not measure
+    answers = re.search(r"^sqlite answer ms: p50 ([0-9.]+) p95 ([0-9.]+)  floor ms: ([0-9.]+)", done.stdout,
+                        re.MULTILINE)
+    photos = re.search(r"^sqlite photo ms: p50 ([0-9.]+) max ([0-9.]+)  floor ms: ([0-9.]+)", done.stdout,
+                       re.MULTILINE)
+    assert answers and photos, output
+    assert all(float(v) > 0 for v in answers.groups() + photos.groups()), output
+    [recorded] = tmp_path.glob("field-*.json")
+    data = json.loads(recorded.read_text())
+    assert data["parameters"]["quick"] is True and data["parameters"]["items"] == 10
+    assert data["backends"]["sqlite"]["answers"]["count"] == 10 and data["backends"]["sqlite"]["photos"]["count"] == 2

@@ -114,6 +114,7 @@ def test_whole_flow_through_the_api(app, client, tablet):
     uploaded = _upload(client, tablet, photo, item_code="job_agency.hrss.display", caption="公示栏")
     assert uploaded.status_code == 201, uploaded.json
     assert uploaded.json["sha256"] == hashlib.sha256(photo).hexdigest()
+    assert (uploaded.json["item_code"], uploaded.json["caption"]) == ("job_agency.hrss.display", "公示栏")
     assert uploaded.json["taken_at"] == "2026-11-30T01:30:00+00:00"
     assert uploaded.json["gps_lat"] == pytest.approx(SITE[0], abs=1e-5)
     display = client.get(uploaded.json["display_url"], headers=h)
@@ -454,3 +455,42 @@ def test_completion_racing_a_late_answer(app, client, tablet, backend):
         stored = db.session.scalar(sa.select(Answer).where(Answer.item_code == code))
         in_record = next(a for a in inspection.record["answers"] if a["item_code"] == code)
         assert (stored.note, stored.revision) == (in_record["note"], in_record["revision"])
+
+
+def test_planner_cancels_and_writes_then_answer_409(client, tablet, token_for):
+    planner = token_for("api.planner")
+    assert client.post(tablet["base"] + "/cancel", json={"reason": ""}, headers=planner).status_code == 422
+    cancelled = client.post(tablet["base"] + "/cancel", json={"reason": "经营者已停业"}, headers=planner)
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    start = client.post(tablet["base"] + "/start", json={}, headers=tablet["hrss"])
+    assert start.status_code == 409 and start.json["error"]["code"] == "inspection_cancelled"
+    assert client.post(tablet["base"] + "/cancel", json={"reason": "再取消"}, headers=planner).status_code == 409
+
+
+def test_officer_sets_a_pin_and_confirms_with_it(app, client, tablet):
+    from tests.conftest import DEMO_PASSWORD
+    samr = tablet["samr"]
+    assert client.put("/api/v1/officer/pin", json={"pin": "5555", "password": DEMO_PASSWORD},
+                      headers=samr).status_code == 422
+    assert client.put("/api/v1/officer/pin", json={"pin": "3456", "password": DEMO_PASSWORD},
+                      headers=samr).status_code == 422
+    wrong = client.put("/api/v1/officer/pin", json={"pin": "7391", "password": "not-my-password"}, headers=samr)
+    assert wrong.status_code == 422 and "password" in wrong.json["error"]["fields"]
+    assert client.put("/api/v1/officer/pin", json={"pin": "7391", "password": DEMO_PASSWORD},
+                      headers=samr).status_code == 204
+    _started(client, tablet)
+    confirmed = client.post(tablet["base"] + "/attestations", headers=tablet["hrss"],
+                            json={"officer_id": tablet["team"]["samr"], "method": "pin", "secret": "7391"})
+    assert confirmed.status_code == 201 and confirmed.json["method"] == "pin"
+
+
+def test_withdraw_a_violation_recorded_by_mistake(app, client, tablet):
+    _started(client, tablet)
+    h = tablet["hrss"]
+    created = client.post(tablet["base"] + "/violations", json={"type_code": "ja_not_filed", "description": "误录"},
+                          headers=h).json
+    url = f"{tablet['base']}/violations/{created['id']}/withdraw"
+    assert client.post(url, json={"reason": ""}, headers=h).status_code == 422
+    withdrawn = client.post(url, json={"reason": "点错了"}, headers=h)
+    assert withdrawn.status_code == 200 and withdrawn.json["status"] == "withdrawn"
+    assert client.post(f"{tablet['base']}/violations/999/withdraw", json={"reason": "x"}, headers=h).status_code == 404

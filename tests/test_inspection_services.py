@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from inspect_app.auth.models import User
 from inspect_app.errors import InvalidData
@@ -164,7 +165,7 @@ def test_repeated_wrong_pins_lock_the_partner(app, field):
             with pytest.raises(InvalidData):
                 svc.attest(inspection, hrss, samr, method="pin", secret="9999")
         assert samr.locked_until_dt is not None
-        with pytest.raises(InvalidData) as caught:
+        with pytest.raises(InvalidData) as caught, force_locale("en"):
             svc.attest(inspection, hrss, samr, method="pin", secret=PIN)  # right PIN, but locked
         assert "locked" in caught.value.fields["secret"][0]
 
@@ -528,8 +529,11 @@ def test_missing_list_names_attestations_check_in_and_signatures(app, field):
         assert "1" in missing["attestations"][0]
         assert any("joint.red_flags.deception" in m for m in missing["answers"])
         svc.sign(inspection, hrss, role="party", signer_name="李娟", refused=True, note="拒绝签字")
-        missing = svc.missing_for_completion(inspection)
+        with force_locale("en"):
+            missing = svc.missing_for_completion(inspection)
         assert any("witness" in m for m in missing["signatures"])
+        with force_locale("zh_CN"):
+            assert any("见证人" in m for m in svc.missing_for_completion(inspection)["signatures"])
 
 
 def test_closed_premises_completes_without_the_checklist(app, field):
@@ -679,3 +683,63 @@ def test_manual_inspection_needs_two_credentialed_officers(app, make_user):
             svc.create_manual_inspection(entity, lead_department="culture", officers=[team["hrss"], team["samr"]],
                                          scheduled_date=svc.local_today(), created_by=team["planner"])
         assert "lead_department" in caught.value.fields
+
+
+# --------------------------------------------------------------------------------------------
+# Demo data
+
+def test_demo_field_data_is_there_and_idempotent(app, runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "PIN 1234" in first.output and "field inspection(s) planned" in first.output
+    with app.app_context():
+        hrss = db.session.scalar(sa.select(User).where(User.username == "inspector.hrss.sc"))
+        samr = db.session.scalar(sa.select(User).where(User.username == "inspector.samr.sc"))
+        assert samr.check_pin("1234")
+        today = svc.local_today()
+        route = [i for i in svc.assignments_for(hrss, today) if i.team_day == f"demo-field-{today.isoformat()}"]
+        assert [i.route_position for i in route] == [1, 2, 3, 4]
+        assert all({m.user.username for m in i.members} >= {"inspector.hrss.sc", "inspector.samr.sc",
+                                                            "inspector.culture.sc"} for i in route)
+        tomorrow = svc.assignments_for(hrss, today + timedelta(days=1))
+        assert len([i for i in tomorrow if i.team_day and i.team_day.startswith("demo-field-")]) == 4
+        done = db.session.scalar(sa.select(Inspection).where(Inspection.status == "completed"))
+        assert done.outcome == "violations" and done.record_sha256 == svc.record_hash(done.record)
+        assert svc.evidence_file(done.evidence[0]).exists()
+        counts = db.session.scalar(sa.select(sa.func.count()).select_from(Inspection))
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0, second.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == counts
+
+
+def test_roster_sent_back_masked_is_matched_to_the_stored_people(app, field):
+    from tests.test_roster import id_number
+    with app.app_context():
+        inspection, hrss = _started(field)
+        today = svc.local_today()
+        adult = id_number(today.replace(year=today.year - 30))
+        code = "job_agency.hrss.placed_persons"
+        first = svc.save_answer(inspection, hrss, code, result=None, value=[{"name": "王强", "id_number": adult}])
+        shown = svc.answer_public_value(first)["people"]
+        again = svc.save_answer(inspection, hrss, code, result=None, value=shown, note="名册已核对")
+        assert again.note == "名册已核对" and again.value["people"][0]["id_masked"] == shown[0]["id_masked"]
+        forged = [{**shown[0], "name": "李四"}]  # a masked number that matches nobody stored
+        with pytest.raises(InvalidData):
+            svc.save_answer(inspection, hrss, code, result=None, value=forged)
+
+
+def test_withdrawn_violation_cancels_its_referral_and_is_proposed_again(app, field):
+    with app.app_context():
+        inspection, hrss = _started(field)
+        code = "joint.red_flags.deception"
+        svc.save_answer(inspection, hrss, code, result=None, value="yes")
+        violation = svc.record_violation(inspection, hrss, type_code="rf_suspected_trafficking", item_code=code,
+                                         description="误录")
+        with pytest.raises(InvalidData):
+            svc.withdraw_violation(inspection, hrss, violation, reason=" ")
+        svc.withdraw_violation(inspection, hrss, violation, reason="点错了条目")
+        referral = db.session.scalar(sa.select(Referral).where(Referral.violation_id == violation.id))
+        assert violation.status == "withdrawn" and referral.status == "cancelled"
+        assert [p["type_code"] for p in svc.proposed_violations(inspection)] == ["rf_suspected_trafficking"]
+        assert any(code in m for m in svc.missing_for_completion(inspection)["violations"])

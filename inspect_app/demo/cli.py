@@ -60,9 +60,14 @@ def seed_demo():
     db.session.flush()
     from .planning import seed_demo_campaign
     campaign = seed_demo_campaign()
+    from .inspections import DEMO_PIN, seed_demo_inspections
+    field = seed_demo_inspections()
     db.session.commit()
     click.echo(f"demo data: {len(created)} account(s) created, {len(DEMO_USERS) - len(created)} already there; "
-               f"{entities} entities created" + (f"; campaign {campaign.id} drawn" if campaign else ""))
-    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
+               f"{entities} entities created" + (f"; campaign {campaign.id} drawn" if campaign else "")
+               + f"; {field['stops']} field inspection(s) planned"
+               + (f", inspection {field['completed']} completed" if field["completed"] else ""))
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}; officers confirm on a colleague's tablet "
+               f"with PIN {DEMO_PIN}):")
     for username, full_name, roles, department, region, _ in DEMO_USERS:
         click.echo(f"  {username:22} {','.join(roles):15} {department:18} {region}  {full_name}")

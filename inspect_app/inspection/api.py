@@ -21,6 +21,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields, validate
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..api.schemas import PageArgsSchema, page_schema, paginate
 from ..auth.permissions import authorize, can, permission_required
@@ -458,7 +459,9 @@ class RecordSchema(Schema):
 # Loading and scope
 
 def load_inspection(inspection_id: int, permission: str = "inspections.view") -> Inspection:
-    inspection = db.session.get(Inspection, inspection_id)
+    # what every write reads (team, pinned lists, the entity) in one round trip each, not lazily
+    inspection = db.session.get(Inspection, inspection_id, options=[
+        selectinload(Inspection.members), selectinload(Inspection.checklists), joinedload(Inspection.entity)])
     if inspection is None:
         raise ApiError(404, _("Not found."))
     if not svc.is_member(inspection, current_user):
@@ -654,6 +657,25 @@ class InspectionViolations(MethodView):
         return violation_body(violation, True, _referrals([violation.id]).get(violation.id))
 
 
+class WithdrawSchema(Schema):
+    reason = fields.Raw(required=True)
+
+
+@blp.route("/inspections/<int:inspection_id>/violations/<int:violation_id>/withdraw")
+class InspectionViolationWithdraw(MethodView):
+    @permission_required("inspections.work")
+    @blp.arguments(WithdrawSchema)
+    @blp.response(200, ViolationSchema)
+    def post(self, data, inspection_id, violation_id):
+        """Withdraw a violation recorded by mistake, before completion (a pending police referral is cancelled)."""
+        inspection = load_inspection(inspection_id)
+        violation = db.session.get(Violation, violation_id)
+        if violation is None or violation.inspection_id != inspection.id:
+            raise ApiError(404, _("Not found."))
+        svc.withdraw_violation(inspection, current_user, violation, reason=data["reason"])
+        return violation_body(violation, True, _referrals([violation.id]).get(violation.id))
+
+
 @blp.route("/inspections/<int:inspection_id>/proposed-violations")
 class InspectionProposed(MethodView):
     @permission_required("inspections.view")
@@ -746,6 +768,39 @@ class InspectionAmendments(MethodView):
         if not svc.is_member(inspection, current_user) and not can(current_user, "inspections.amend", inspection):
             raise ApiError(403, _("You are not on this inspection's team."), code="not_on_team")
         return svc.amend(inspection, current_user, reason=data["reason"], changes=data["changes"])
+
+
+class CancelSchema(Schema):
+    reason = fields.Raw(required=True)
+
+
+@blp.route("/inspections/<int:inspection_id>/cancel")
+class InspectionCancel(MethodView):
+    @permission_required("inspections.create")
+    @blp.arguments(CancelSchema)
+    @blp.response(200, InspectionDetailSchema)
+    @blp.alt_response(409, description="Already completed or cancelled")
+    def post(self, data, inspection_id):
+        """Call off an inspection that is not completed (planners; the reason is audited)."""
+        inspection = load_inspection(inspection_id, "inspections.create")
+        authorize("inspections.create", inspection)
+        svc.cancel_inspection(inspection, current_user, reason=data["reason"])
+        return detail_body(inspection)
+
+
+class PinSchema(Schema):
+    pin = fields.String(required=True, load_only=True)
+    password = fields.String(required=True, load_only=True)
+
+
+@blp.route("/officer/pin")
+class OfficerPin(MethodView):
+    @permission_required("inspections.work")
+    @blp.arguments(PinSchema)
+    @blp.response(204)
+    def put(self, data):
+        """Set my PIN (4 to 8 digits), with which I confirm on a colleague's tablet; my password confirms it."""
+        svc.set_officer_pin(current_user, data["pin"], password=data["password"])
 
 
 @blp.route("/violations")

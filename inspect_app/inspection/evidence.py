@@ -13,6 +13,7 @@ upload of the same bytes), never a row pointing at a missing file.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 import warnings
@@ -213,6 +214,12 @@ def _max_pixels() -> int:
     return int(current_app.config.get("INSPECT_MAX_IMAGE_PIXELS") or Image.MAX_IMAGE_PIXELS or 89_478_485)
 
 
+def display_size(width: int, height: int, display_px: int) -> tuple[int, int]:
+    """The size of the display copy: the long side at most ``display_px``, the aspect kept."""
+    scale = min(1.0, display_px / max(width, height, 1))
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
 def _decode(path: str, expected: str, display_px: int, display_path: str):
     """Open and decode with Pillow; write the display JPEG. Returns (width, height, taken, lat, lon)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
@@ -230,8 +237,8 @@ def _decode(path: str, expected: str, display_px: int, display_path: str):
                 exif = image.getexif()
                 orientation = exif.get(0x0112)
                 taken, (lat, lon) = exif_taken(exif), exif_gps(exif)
-                if image.format == "JPEG":
-                    image.draft("RGB", (display_px, display_px))  # decode at 1/2, 1/4 or 1/8 scale
+                if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale when that still covers the display size
+                    image.draft("RGB", display_size(width, height, display_px))
                 image.load()  # the whole stream is decoded: a truncated or forged file fails here
                 shown = ImageOps.exif_transpose(image)
                 if shown.mode not in ("RGB", "L"):

@@ -57,7 +57,7 @@ __all__ = [
     # additions beyond the first contract
     "local_today", "is_member", "checklists_for", "item_index", "answer_public_value", "can_see_restricted",
     "evidence_file", "seal_restricted", "reveal_restricted", "build_record", "record_hash", "progress",
-    "cancel_inspection",
+    "cancel_inspection", "set_officer_pin", "withdraw_violation",
 ]
 
 
@@ -391,6 +391,25 @@ def _check_secret(officer, method: str, secret: str | None) -> None:
     raise InvalidData({"secret": [_l("Wrong PIN or password.")]})
 
 
+def set_officer_pin(user, pin: str, *, password: str) -> None:
+    """An officer sets the PIN with which they confirm on a colleague's tablet (their password confirms it).
+    4 to 8 digits, not one digit repeated nor a plain run (1234, 9876)."""
+    account = _user(user)
+    try:
+        _check_secret(account, "password", password)  # wrong passwords count towards the lock-out
+    except InvalidData as exc:
+        raise InvalidData({"password": exc.fields["secret"]}) from None
+    pin = (pin or "").strip()
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise InvalidData({"pin": [_l("A PIN is 4 to 8 digits.")]})
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    if steps in ({0}, {1}, {-1}):
+        raise InvalidData({"pin": [_l("Too easy to guess: do not use one digit repeated or a run like 1234.")]})
+    account.set_pin(pin)
+    db.session.flush()
+    record_event(db.session, "auth.pin_set", "users", account.id)
+
+
 def _user(user_or_id):
     from ..auth.models import User
     if user_or_id is None:
@@ -612,12 +631,32 @@ def _roster_value(inspection: Inspection, item: ChecklistItem, value: Any) -> tu
         raise InvalidData({"value": [_l("A roster is a list of people (name, id_number, post, hired_on).")]})
     if len(value) > MAX_ROSTER:
         raise InvalidData({"value": [_l("At most %(n)d people.", n=MAX_ROSTER)]})
-    for entry in value:
-        if entry.get("id_masked") and not entry.get("id_number"):
-            raise InvalidData({"value": [_l("Send each person's full ID number again (a masked number cannot be "
-                                            "checked).")]})
+    value = _unmask_roster(inspection, item, value)
     evaluation = evaluate_roster(value, _inspection_day(inspection), kind=inspection.entity.kind, item=item)
     return evaluation.to_stored(), "fail" if evaluation.fails else "pass"
+
+
+def _unmask_roster(inspection: Inspection, item: ChecklistItem, entries: list[dict]) -> list[dict]:
+    """A roster sent back as the API showed it (masked numbers): each masked person already stored for this
+    item (same name and masked number) gets their number back from the stored encrypted token, so a tablet
+    can resend the list it received; a masked number that matches nobody is refused."""
+    from ..checklist.roster import decrypt_id_number
+    if not any(entry.get("id_masked") and not entry.get("id_number") for entry in entries):
+        return entries
+    stored = db.session.scalar(sa.select(Answer.value).where(Answer.inspection_id == inspection.id,
+                                                             Answer.item_code == item.code))
+    known = {(p.get("name"), p.get("id_masked")): p.get("id_encrypted")
+             for p in (stored or {}).get("people", []) if p.get("id_encrypted")}
+    resolved = []
+    for entry in entries:
+        if entry.get("id_masked") and not entry.get("id_number"):
+            token = known.get((str(entry.get("name") or "").strip(), entry["id_masked"]))
+            if token is None:
+                raise InvalidData({"value": [_l("Send each person's full ID number again (a masked number cannot "
+                                                "be checked).")]})
+            entry = {**entry, "id_number": decrypt_id_number(token)}
+        resolved.append(entry)
+    return resolved
 
 
 def answer_public_value(answer: Answer) -> Any:
@@ -849,6 +888,26 @@ def record_violation(inspection: Inspection, user, *, type_code: str, descriptio
         record_event(db.session, "inspection.criminal_referral", "referrals", police.id,
                      after={"violation_id": violation.id, "type_code": entry.code, "due": police.due_dt})
     violation_recorded.send(current_app._get_current_object(), violation=violation)
+    return violation
+
+
+def withdraw_violation(inspection: Inspection, user, violation: Violation, *, reason: str) -> Violation:
+    """Withdraw a violation recorded by mistake, before completion (the reason is audited; a pending police
+    referral it opened is cancelled with the same reason)."""
+    _writable(inspection, user)
+    if violation.inspection_id != inspection.id:
+        raise InvalidData({"violation_id": [_l("Not a violation of this inspection.")]})
+    reason = _text(reason, "reason", required=True, limit=500)
+    if violation.status == "withdrawn":
+        return violation
+    violation.status = "withdrawn"
+    for referral in db.session.scalars(sa.select(Referral).where(Referral.violation_id == violation.id,
+                                                                 Referral.status == "pending")):
+        referral.status = "cancelled"
+        referral.outcome = reason
+    db.session.flush()
+    record_event(db.session, "inspection.violation_withdrawn", "violations", violation.id,
+                 after={"reason": reason, "by": _uid(user), "criminal": violation.criminal})
     return violation
 
 
