@@ -248,3 +248,32 @@ def test_check_in_far_with_reason_is_flagged_on_the_page(client, app, field):
     assert "未报告定位精度" in page  # zero accuracy is not believed
     with app.app_context():
         assert db.session.scalar(sa.select(CheckIn.flags)) == ["no_accuracy"]
+
+
+def test_a_violation_recorded_by_mistake_is_withdrawn_with_a_reason(client, app, field):
+    from inspect_app.auth.models import User
+    from inspect_app.inspection import services
+    from inspect_app.inspection.models import Referral, Violation
+    with app.test_request_context():
+        inspection = db.session.get(Inspection, field["id"])
+        lead = db.session.get(User, field["team"]["hrss"])
+        services.start_inspection(inspection, lead)
+        services.save_answer(inspection, lead, "joint.red_flags.deception", result=None, value="yes")
+        violation = services.record_violation(inspection, lead, type_code="rf_suspected_trafficking",
+                                              item_code="joint.red_flags.deception", description="误点了“是”。")
+        db.session.commit()
+        violation_id = violation.id
+    AuthActions(client).login("pg.hrss")
+    page = client.get(field["base"] + "/violations")
+    assert "撤回（误录）" in _text(page)
+    url = f"{field['base']}/violations/{violation_id}/withdraw"
+    empty = client.post(url, data={"csrf_token": csrf_from(page.data), "reason": ""}, follow_redirects=True)
+    assert "撤回理由" in _text(empty)  # a reason is required
+    done = client.post(url, data={"csrf_token": csrf_from(page.data), "reason": "检查人员误触，现场未发现该情形。"},
+                       follow_redirects=True)
+    assert "违法行为已撤回" in _text(done) and "已撤回" in _text(done)
+    with app.app_context():
+        assert db.session.get(Violation, violation_id).status == "withdrawn"
+        assert db.session.scalar(sa.select(Referral.status).where(Referral.violation_id == violation_id)) == "cancelled"
+    # the failed answer proposes its violation again until the answer is corrected
+    assert "涉嫌拐卖或者收买被拐卖的妇女、儿童" in _text(client.get(field["base"] + "/violations"))

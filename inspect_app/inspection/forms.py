@@ -73,6 +73,11 @@ class RefusalForm(FlaskForm):
     note = TextAreaField(_l("What the party said"), validators=[Optional(), Length(max=500)], render_kw={"rows": 2})
 
 
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Why it is withdrawn"), validators=[DataRequired(), Length(max=500)],
+                           render_kw={"rows": 2})
+
+
 class ManualInspectionForm(FlaskForm):
     entity_id = HiddenField(validators=[DataRequired()])
     lead_department = SelectField(_l("Lead department"), validators=[DataRequired()])

@@ -27,7 +27,7 @@ from ..registry.models import Entity
 from ..registry.queries import entity_query, scope_to_user
 from . import services
 from .forms import (AnswerForm, CheckInForm, EvidenceForm, ManualInspectionForm, PartnerAttestForm, RefusalForm,
-                    StartForm, ViolationForm)
+                    StartForm, ViolationForm, WithdrawForm)
 from .models import Evidence, Inspection, Signature
 
 bp = Blueprint("inspection", __name__)
@@ -384,9 +384,31 @@ def violations(inspection_id: int):
     others = [v for v in catalogue.violation_types_for(inspection.entity.kind) if v.code not in recorded_codes]
     referrals = _referrals(inspection)
     return _workspace(inspection, "violations", "violations", form=form, proposals=proposals, others=others,
+                      withdraw_form=WithdrawForm(),
                       items=services.item_index(inspection) if inspection.checklists else {},
                       evidence_for=_evidence_by_item(inspection),
                       catalogue=catalogue, referrals=referrals, locale=_locale(), now=datetime.now(timezone.utc))
+
+
+@bp.route("/inspections/<int:inspection_id>/violations/<int:violation_id>/withdraw", methods=["POST"])
+@permission_required("inspections.work")
+def withdraw_violation(inspection_id: int, violation_id: int):
+    """A violation recorded by mistake, withdrawn before completion with a reason (a pending referral too)."""
+    inspection = _load(inspection_id, "inspections.work")
+    violation = next((v for v in inspection.violations if v.id == violation_id), None)
+    if violation is None:
+        abort(404)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw_violation(inspection, current_user, violation, reason=form.reason.data)
+        except SERVICE_ERRORS as exc:
+            _refused(exc)
+        else:
+            flash(_("Violation withdrawn."), "success")
+    else:
+        _form_errors(form)
+    return redirect(url_for("inspection.violations", inspection_id=inspection.id))
 
 
 def _evidence_by_item(inspection: Inspection) -> dict[str | None, list[Evidence]]:

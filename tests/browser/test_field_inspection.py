@@ -125,12 +125,31 @@ def answer_current(page, failing=False):
         card.locator("[data-value-input]").fill("现场秩序正常。")
         card.locator("[data-value-input]").dispatch_event("change")
     elif kind == "staff_roster":
+        roster_by_touch(page, code)
+    return code
+
+
+def roster_by_touch(page, code):
+    """Two people typed in, saved; the server shows them masked with their ages; a third added later goes with
+    the first two sent back masked; a note on the card keeps the roster."""
+    card = page.locator(f"[data-item='{code}']")
+    for name, number in (("张三", "140602199001011236"), ("李四", "140602200203150029")):
         card.locator("[data-roster-add]").tap()
         row = card.locator("[data-roster-new] tr").last
-        row.locator("[data-field=name]").fill("张三")
-        row.locator("[data-field=id_number]").fill("140602199001011236")
-        card.locator("[data-roster-save]").tap()
-    return code
+        row.locator("[data-field=name]").fill(name)
+        row.locator("[data-field=id_number]").fill(number)
+    card.locator("[data-roster-save]").tap()
+    card.locator("[data-roster-saved] tr:nth-child(2) code:has-text('1406')").wait_for()
+    assert "140602199001011236" not in card.inner_text()
+    card.locator("[data-roster-add]").tap()
+    row = card.locator("[data-roster-new] tr").last
+    row.locator("[data-field=name]").fill("王五")
+    row.locator("[data-field=id_number]").fill("140602199507200018")
+    card.locator("[data-roster-save]").tap()
+    card.locator("[data-roster-saved] tr:nth-child(3)").wait_for()
+    card.locator("[data-note]").fill("名册与现场人员核对一致。")
+    card.locator("[data-note]").dispatch_event("change")
+    wait_saved(page)
 
 
 def go_next(page):
@@ -272,10 +291,13 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
         kind = card.get_attribute("data-type")
         fail = "item-flag" in (card.get_attribute("class") or "") and red_flag is None
         answer_current(page, failing=fail)
+        if kind == "staff_roster":
+            card.scroll_into_view_if_needed()
+            shot(page, screenshot_dir, "06-roster", full_page=False)
         if fail:
             red_flag = code
             assert card.locator("[data-redflag-warning]").is_visible()
-            shot(page, screenshot_dir, "06-red-flag", full_page=False)
+            shot(page, screenshot_dir, "07-red-flag", full_page=False)
         if n == total - 1:
             break
         if kind == "yes_no_na" and not fail:  # a clean answer moves on by itself
@@ -286,6 +308,9 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
     assert red_flag, "the joint red-flag list is on every inspection"
     answers = stored(app, inspection_id)["answers"]
     assert answers[failed][0] == "fail" and answers[failed][2] == "现场未见人力资源服务许可证。"
+    roster = next(value for code, (_, value, _) in answers.items() if code.endswith("placed_persons"))
+    people = [(p["name"], p["age"] is not None) for p in roster["people"]]
+    assert people == [("张三", True), ("李四", True), ("王五", True)], roster
     assert answers[red_flag][0] == "fail"
     evidence = stored(app, inspection_id)["evidence"]
     assert evidence[0] == (failed, "image/jpeg") and all(mime == "image/jpeg" for _, mime in evidence), evidence
@@ -301,7 +326,7 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
     page.locator("[data-sync].sync-offline[data-count='1']").wait_for()
     assert page.locator("[data-sync]").inner_text().strip() == "离线 · 1"
     assert "1 项修改保存在本平板上" in page.locator("[data-sync]").get_attribute("title")
-    shot(page, screenshot_dir, "07-offline-waiting", full_page=False)
+    shot(page, screenshot_dir, "08-offline-waiting", full_page=False)
     # back on the network, but the server still out of reach when the page reloads
     page.context.route(re.compile(r".*/api/v1/inspections/.*"), lambda route: route.abort("connectionfailed"))
     page.context.set_offline(False)
@@ -311,7 +336,7 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
     assert restored.locator("button[data-result=pass]").first.get_attribute("aria-pressed") == "true"
     assert restored.locator("[data-note]").input_value() == "复核：许可证在后台办公室，已拍照。"
     assert stored(app, inspection_id)["answers"][failed][0] == "fail", "not sent yet"
-    shot(page, screenshot_dir, "08-restored-after-reload", full_page=False)
+    shot(page, screenshot_dir, "09-restored-after-reload", full_page=False)
     page.context.unroute(re.compile(r".*/api/v1/inspections/.*"))
     page.locator("[data-sync]").tap()  # the indicator retries at once (the back-off would, later)
     wait_saved(page)
@@ -328,7 +353,7 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
     page.goto(f"{base}/violations")
     proposals = page.locator("[data-proposal]")
     assert proposals.count() == 2, visible_text(page)
-    shot(page, screenshot_dir, "09-violations-proposed")
+    shot(page, screenshot_dir, "10-violations-proposed")
     while page.locator("[data-proposal]").count():
         proposal = page.locator("[data-proposal]").first
         proposal.locator("textarea[name=description]").fill("检查时发现：现场情况与检查表记录一致，已拍照固定证据。")
@@ -341,7 +366,7 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
     clock = page.locator("[data-clock]")
     assert re.search(r"\d+:\d\d:\d\d", clock.inner_text()), clock.inner_text()
     assert_tap_targets(page, "violations")
-    shot(page, screenshot_dir, "10-violations-recorded")
+    shot(page, screenshot_dir, "11-violations-recorded")
     violations = stored(app, inspection_id)["violations"]
     assert any(criminal for _, criminal, _ in violations), violations
     assert any(evidence for _, _, evidence in violations), violations
@@ -350,7 +375,7 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
     page.goto(f"{base}/complete")
     missing = page.locator("[data-missing]")
     assert "签名" in missing.inner_text(), missing.inner_text()
-    shot(page, screenshot_dir, "11-complete-missing")
+    shot(page, screenshot_dir, "12-complete-missing")
 
     # Signatures: both officers by mouse and by finger, the party by finger.
     page.goto(f"{base}/sign")
@@ -361,11 +386,11 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
         form = page.locator("[data-sig-form]").first
         stroke(page, form.locator("canvas[data-pad]"), touch=n > 0)
         if n == 0:
-            shot(page, screenshot_dir, "12-signing")
+            shot(page, screenshot_dir, "13-signing")
         with page.expect_navigation():
             form.locator("[data-pad-save]").tap()
     assert page.locator(".sig-done").count() == 3
-    shot(page, screenshot_dir, "13-signed")
+    shot(page, screenshot_dir, "14-signed")
     signatures = stored(app, inspection_id)["signatures"]
     assert [slot for slot, _, image in signatures if image] and len(signatures) == 3, signatures
 
@@ -379,7 +404,7 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
     assert page.locator("[data-record-sha]").inner_text().strip() == final["record_sha256"]
     assert "只读" in visible_text(page)
     assert_no_horizontal_scroll(page, "the record")
-    shot(page, screenshot_dir, "14-record")
+    shot(page, screenshot_dir, "15-record")
     # a completed inspection's step pages show the record, not a form
     page.goto(f"{base}/checklist")
     page.wait_for_url(f"**{base}/record")

@@ -112,6 +112,12 @@
         var pressed = $('[data-choice][aria-pressed="true"]', card);
         return pressed ? pressed.getAttribute("data-choice") : null;
       }
+      if (type === "staff_roster") {  // the saved people, sent back masked (a note must not empty the roster)
+        var rows = $$("[data-roster-saved] tr", card).filter(function (tr) { return !tr.classList.contains("is-removed"); });
+        var none = $("[data-roster-none]", card);
+        if (!rows.length) { return none && none.getAttribute("aria-pressed") === "true" ? [] : null; }
+        return rows.map(function (tr) { return JSON.parse(tr.getAttribute("data-person")); });
+      }
       var input = $("[data-value-input]", card);
       if (!input || input.value === "") { return null; }
       return type === "number" ? Number(input.value) : input.value;
@@ -306,8 +312,8 @@
     if (!template) { return; }
     var edit = $("[data-roster-edit]", roster);
     var fresh = $("[data-roster-new]", roster);
-    var replace = $("[data-roster-replace]", roster);
     $("[data-roster-actions]", roster).hidden = false;
+    $$("[data-roster-saved] tr", roster).forEach(function (tr) { keepToggle(roster, tr); });
     function addRow() {
       var row = template.content.firstElementChild.cloneNode(true);
       $("[data-roster-drop]", row).addEventListener("click", function () {
@@ -316,14 +322,13 @@
       });
       fresh.appendChild(row);
       edit.hidden = false;
-      if (replace) { replace.hidden = false; }
       $("input", row).focus();
     }
     function send(people) {
       var body = {result: null, value: people, note: $("[data-note]", card).value || null};
       var code = card.getAttribute("data-item");
       card.setAttribute("data-answered", "true");
-      // the typed numbers travel in the request only; what is kept for the screen has none
+      // typed numbers travel in the request only; what is kept for the screen has none
       return Q.enqueue({url: $("[data-run]").getAttribute("data-answer-url") + encodeURIComponent(code),
                         method: "PUT", body: json(body), contentType: "application/json",
                         coalesce: "answer:" + inspectionId + ":" + code, inspection: inspectionId,
@@ -332,23 +337,41 @@
     }
     $("[data-roster-add]", roster).addEventListener("click", addRow);
     $("[data-roster-save]", roster).addEventListener("click", function () {
-      var people = $$("tr", fresh).map(function (tr) {
+      // people already saved go back masked (the server matches them), new ones with their numbers
+      var kept = $$("[data-roster-saved] tr", roster).filter(function (tr) {
+        return !tr.classList.contains("is-removed");
+      }).map(function (tr) { return JSON.parse(tr.getAttribute("data-person")); });
+      var added = $$("tr", fresh).map(function (tr) {
         var person = {};
         $$("[data-field]", tr).forEach(function (input) {
           person[input.getAttribute("data-field")] = input.value.trim() || null;
         });
         return person;
       }).filter(function (p) { return p.name || p.id_number; });
-      if (!people.length) { addRow(); return; }
       $("[data-roster-none]", roster).setAttribute("aria-pressed", "false");
-      send(people);
+      send(kept.concat(added)).then(function (queued) {
+        return queued && queued.answered;
+      }).then(function (outcome) {
+        if (outcome && outcome.ok) { fresh.textContent = ""; edit.hidden = true; }
+      });
     });
     $("[data-roster-none]", roster).addEventListener("click", function (event) {
       event.preventDefault();
       event.currentTarget.setAttribute("aria-pressed", "true");
       fresh.textContent = "";
       edit.hidden = true;
+      $$("[data-roster-saved] tr", roster).forEach(function (tr) { tr.classList.add("is-removed"); });
       send([]);
+    });
+  }
+
+  function keepToggle(roster, tr) {
+    var button = $("[data-roster-remove]", tr);
+    if (!button) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var removed = tr.classList.toggle("is-removed");
+      button.textContent = roster.getAttribute(removed ? "data-l-restore" : "data-l-remove");
     });
   }
 
@@ -363,7 +386,8 @@
     people.forEach(function (p) {
       var tr = document.createElement("tr");
       tr.className = "roster-person" + (p.violations && p.violations.length ? " roster-violation" : "");
-      var cells = [String(p.index), p.name || "", "", p.post || "", p.hired_on || ""];
+      tr.setAttribute("data-person", json({name: p.name, id_masked: p.id_masked, post: p.post, hired_on: p.hired_on}));
+      var cells = [String(p.index), p.name || "", "", p.post || "", p.hired_on || "", ""];
       cells.forEach(function (text, i) {
         var td = document.createElement("td");
         if (i === 2) {
@@ -386,12 +410,20 @@
             td.appendChild(document.createTextNode(" "));
             td.appendChild(warn);
           });
+        } else if (i === 5) {
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "btn";
+          button.setAttribute("data-roster-remove", "");
+          button.textContent = roster.getAttribute("data-l-remove");
+          td.appendChild(button);
         } else {
           td.textContent = text;
         }
         tr.appendChild(td);
       });
       tbody.appendChild(tr);
+      keepToggle(roster, tr);
     });
   }
 
