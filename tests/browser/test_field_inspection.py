@@ -14,7 +14,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.test_shell import MIN_TAP, TAP_TARGETS_JS, assert_no_horizontal_scroll, visible_text
+from tests.browser.test_shell import (MIN_TAP, TAP_TARGETS_JS, assert_closed_network, assert_no_horizontal_scroll,
+                                      visible_text)
 from tests.conftest import DEMO_PASSWORD
 from tests.inspection_helpers import SITE, make_entity, make_inspection, noisy_jpeg, set_pins
 
@@ -409,9 +410,11 @@ def test_field_inspection_by_touch(page, app, live_server, field_inspection, scr
     page.goto(f"{base}/checklist")
     page.wait_for_url(f"**{base}/record")
 
-    assert not page.traffic.page_errors, page.traffic.page_errors
-    assert not page.traffic.console_errors, page.traffic.console_errors
-    assert not live_server.errors, live_server.errors
+    # the only error answer was the server asking for the reason of a far check-in (portrait)
+    expected = [r for r in page.traffic.bad_responses if r.startswith("422 ") and r.endswith("/check-in")]
+    assert len(expected) == (1 if page.viewport_size["width"] < page.viewport_size["height"] else 0)
+    page.traffic.bad_responses[:] = [r for r in page.traffic.bad_responses if r not in expected]
+    assert_closed_network(page, live_server)
     with capsys.disabled():
         print(f"\nfield inspection screenshots: {screenshot_dir}")
 
