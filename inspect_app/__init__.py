@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .checklist.views import bp as checklist_bp
+    from .inspection.views import bp as inspection_bp
     from .main.views import bp as main_bp
     from .registry.import_views import bp as registry_io_bp
     from .planning.public_views import bp as publication_bp
@@ -97,7 +98,8 @@ def register_blueprints(app: Flask) -> None:
     from .notices import views as notices_views
 
     for bp in (main_bp, auth_bp, admin_bp, audit_bp, registry_bp, planning_bp, registry_io_bp, checklist_bp,
-               cases_bp, tipoffs_bp, notices_views.bp, notices_views.public_bp, planning_staff_bp, publication_bp):
+               cases_bp, tipoffs_bp, notices_views.bp, notices_views.public_bp, planning_staff_bp, publication_bp,
+               inspection_bp):
         app.register_blueprint(bp)
     init_cases(app)
     notices_views.init_app(app)

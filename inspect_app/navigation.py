@@ -20,10 +20,13 @@ class NavItem:
 # Areas add their entries here as they land (registry, planning, inspections, cases ...).
 NAV_ITEMS = [
     NavItem("main.home", _l("Home"), _l("Your work at a glance"), LOGIN),
+    NavItem("inspection.today", _l("Today"), _l("Your inspections today, in route order"), "inspections.work"),
     NavItem("registry.entities", _l("Registry"), _l("Agencies and venues, licences, statuses"), "entities.view"),
     NavItem("checklist.index", _l("Checklists"), _l("What inspectors check, with the legal basis and penalties"),
             "checklists.view"),
     NavItem("planning.campaigns", _l("Campaigns"), _l("Double-random draws, teams and routes"), "campaigns.view"),
+    NavItem("inspection.new", _l("New inspection"), _l("A single inspection by hand, with its team and date"),
+            "inspections.create"),
     NavItem("cases.index", _l("Cases"), _l("Rectification, re-inspection, penalties, transfers and their deadlines"),
             "cases.view"),
     NavItem("cases.referral_inbox", _l("Referrals"), _l("Cases and victims referred to your department"),
@@ -38,6 +41,13 @@ NAV_ITEMS = [
     NavItem("audit.events", _l("Audit log"), _l("Every change, hash-chained"), "audit.view"),
     NavItem("api_docs.api_page", _l("API"), _l("HTTP API v1 reference"), "api.docs"),
 ]
+
+
+def home_url_for(user) -> str:
+    """Where signing in lands: today's route for a field inspector, the home page for everyone else."""
+    if "inspector" in (getattr(user, "roles", None) or ()) and has_permission(user, "inspections.work"):
+        return url_for("inspection.today")
+    return url_for("main.home")
 
 
 def navigation_for(user) -> list[dict]:

@@ -24,7 +24,7 @@ def test_login_page_is_chinese_by_default(client):
 def test_login_and_logout(client, make_user, auth):
     make_user("li.inspector")
     response = auth.login("li.inspector")
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/today"  # an inspector's home
     home = client.get("/").data.decode()
     assert "欢迎，li.inspector" in home
     assert auth.logout().headers["Location"] == "/login"
@@ -112,7 +112,7 @@ def test_next_parameter_cannot_redirect_off_site(client, make_user):
     page = client.get("/login?next=https://evil.example/")
     response = client.post("/login?next=https://evil.example/", data={
         "csrf_token": csrf_from(page.data), "username": "wu.min", "password": DEMO_PASSWORD})
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/today"  # wu.min is an inspector: today's route, not evil.example
 
 
 def test_next_parameter_keeps_local_path(client, make_user):

@@ -24,7 +24,8 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("main.home")
+    from ..navigation import home_url_for
+    return home_url_for(current_user)
 
 
 def _login_limit() -> str:
@@ -36,7 +37,7 @@ def _login_limit() -> str:
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+        return redirect(_safe_next(None))
     form = LoginForm()
     if form.validate_on_submit():
         try:

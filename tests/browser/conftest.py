@@ -109,14 +109,20 @@ def viewport():
 
 
 @pytest.fixture
-def page(browser, live_server, viewport):
+def context_options() -> dict:
+    """Extra options of the browser context, overridden by tests (e.g. has_touch, geolocation)."""
+    return {}
+
+
+@pytest.fixture
+def page(browser, live_server, viewport, context_options):
     """A fresh context (cookies, storage) per test at the requested viewport.
 
     It depends on `live_server` so that the context closes before the server stops. `page.traffic`
     records every request (from any page of the context), error responses, failures and JS errors.
     """
     context = browser.new_context(viewport=viewport, locale=BROWSER_LOCALE, timezone_id=BROWSER_TIMEZONE,
-                                  base_url=live_server.url, service_workers="block")
+                                  base_url=live_server.url, service_workers="block", **context_options)
     context.set_default_timeout(10_000)
     # A closed network: anything not addressed to the live server is recorded, then refused at once
     # (rather than left to time out on a machine without internet access).
