@@ -64,12 +64,14 @@ def _case(inspection: Inspection, department: str):
 
 
 def seed_demo_cases(today: date | None = None) -> int:
-    """Returns the number of cases created (0 when cases exist or the demo registry is missing)."""
-    from ..cases.models import Case
+    """Returns the number of cases created (0 when the demo's tip-offs exist, i.e. it ran before, or the
+    demo registry is missing). Other demo inspections may already have formed cases of their own."""
+    from ..cases.models import Case, TipOff
     from ..cases.services import propose_penalty, transition
     from ..cases.tipoffs import submit_tipoff
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Case)):
+    if db.session.scalar(sa.select(sa.func.count()).select_from(TipOff)):
         return 0
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Case))
     today = today or date.today()
     hrss = _users("inspector.hrss.sc", "supervisor.sc")
     samr, culture = _users("inspector.samr.sc"), _users("inspector.culture.sc")
@@ -121,4 +123,4 @@ def seed_demo_cases(today: date | None = None) -> int:
                    "description": "公众号发布虚假征婚广告，收取高额会员费。", "contact": "139****0000（演示）"},
                   channel="api")
     db.session.flush()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Case))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Case)) - before
