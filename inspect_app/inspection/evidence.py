@@ -16,7 +16,9 @@ import hashlib
 import math
 import os
 import tempfile
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -220,23 +222,27 @@ def display_size(width: int, height: int, display_px: int) -> tuple[int, int]:
     return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
-def _ends_complete(path: str, expected: str) -> bool:
-    """Whether the file ends as a whole image of its format does: JPEG's EOI marker (camera padding
-    after it allowed), PNG's IEND chunk, WebP's RIFF length. Pillow alone cannot say so once any
-    module has set ``ImageFile.LOAD_TRUNCATED_IMAGES`` (WeasyPrint does, on import, for the whole
-    process): it then pads a cut-off photo with grey and reports no error."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        fh.seek(max(0, size - 4096))
-        tail = fh.read()
-    if expected == "JPEG":
-        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
-    if expected == "PNG":
-        return b"IEND" in tail[-12:]
-    if expected == "WEBP":
-        return len(head) == 12 and int.from_bytes(head[4:8], "little") + 8 == size
-    return True
+_STRICT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _strict_pillow():
+    """Pillow refusing truncated images while we decode evidence.
+
+    WeasyPrint (imported for the notices) sets ``ImageFile.LOAD_TRUNCATED_IMAGES`` for the whole
+    process, after which Pillow pads a cut-off photo with grey and reports nothing. The flag is a
+    module global, so it is set back under a lock (a notice rendered meanwhile in another thread
+    would at worst refuse a truncated image of its own, which it must not contain anyway). Data after
+    a JPEG's end marker (motion photos, camera trailers) stays acceptable: only missing data fails.
+    """
+    from PIL import ImageFile
+    with _STRICT_LOCK:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _decode(path: str, expected: str, display_px: int, display_path: str):
@@ -245,10 +251,8 @@ def _decode(path: str, expected: str, display_px: int, display_path: str):
 
     too_many = EvidenceTooLarge(_l("The image has too many pixels to be a photo."))
     unreadable = InvalidData({"file": [_l("The file is damaged or not a complete image.")]})
-    if not _ends_complete(path, expected):
-        raise unreadable
     limit = _max_pixels()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _strict_pillow():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(path, formats=[expected]) as image:
@@ -345,10 +349,8 @@ def check_signature_png(data: bytes) -> str:
         raise EvidenceTooLarge(_l("The signature image is larger than %(kb)s KB.", kb=limit // 1024))
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         raise UnsupportedEvidence(_l("A signature must be a PNG image."))
-    if b"IEND" not in data[-12:]:  # cut off (Pillow may be told to accept that: see _ends_complete)
-        raise InvalidData({"png": [_l("The signature image is damaged.")]})
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _strict_pillow():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
                 if max(image.size) > MAX_SIGNATURE_SIDE:
