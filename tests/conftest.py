@@ -74,6 +74,20 @@ def _own_postgres_database(url: str):
     return base.set(database=name).render_as_string(hide_password=False), cleanup
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``one_database`` (or ``browser``) run once, on SQLite: they check pages in a browser
+    or access rules, which the database does not change, and every database behaviour they touch is
+    tested on both databases elsewhere. Keeps the two-database suite inside CI's time budget."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        single = item.get_closest_marker("one_database") or item.get_closest_marker("browser")
+        (dropped if single and params.get("database_url") == "postgresql" else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     """A migrated, empty database per backend (fails, never skips, if PostgreSQL is unreachable)."""

@@ -14,6 +14,8 @@ from inspect_app.auth.permissions import (ALL_ROLES, LOGIN, PERMISSIONS, PUBLIC,
                                           roles_without)
 from tests.conftest import APP_KEYS
 
+pytestmark = pytest.mark.one_database  # access rules: the database does not change them
+
 _app = create_app({**APP_KEYS, "TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 # Routes that are meant for everyone; anything else must be refused to outsiders.
