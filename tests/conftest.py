@@ -77,12 +77,18 @@ def _own_postgres_database(url: str):
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``one_database`` (or ``browser``) run once, on SQLite: they check pages in a browser
     or access rules, which the database does not change, and every database behaviour they touch is
-    tested on both databases elsewhere. Keeps the two-database suite inside CI's time budget."""
+    tested on both databases elsewhere. Keeps the two-database suite inside CI's time budget.
+    Tests marked ``postgresql`` (row locks under concurrency, pg_trgm) run on PostgreSQL only: CI sets
+    TEST_DATABASE_URL, and without it they are deselected, never silently skipped as passed."""
     kept, dropped = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         single = item.get_closest_marker("one_database") or item.get_closest_marker("browser")
-        (dropped if single and params.get("database_url") == "postgresql" else kept).append(item)
+        backend = params.get("database_url")
+        if (single and backend == "postgresql") or (item.get_closest_marker("postgresql") and backend == "sqlite"):
+            dropped.append(item)
+        else:
+            kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

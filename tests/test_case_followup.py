@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from inspect_app.extensions import db
@@ -136,16 +137,13 @@ def test_supervisor_schedules_from_the_page(app, client, make_user, auth):
     assert len(_follow_ups(app, inspection)) == 1
 
 
+@pytest.mark.postgresql
 def test_concurrent_ticks_schedule_once(app, make_user, backend):
     """Two cron hosts running the tick at the same moment (PostgreSQL: the rows are locked, the other run
     skips them)."""
     import threading
 
-    import pytest
-
     from inspect_app.cases.services import tick
-    if backend == "sqlite":
-        pytest.skip("SQLite has one writer at a time; several hosts mean PostgreSQL")
     _, inspection, case_id, _ = _ordered(app, make_user, date(2026, 9, 30))
     barrier, results, errors = threading.Barrier(2), [], []
 

@@ -396,6 +396,7 @@ def test_planner_creates_a_single_inspection(app, client, tablet, token_for):
     assert [i["id"] for i in mine["items"]] == [tablet["id"], created.json["id"]]
 
 
+@pytest.mark.postgresql
 def test_concurrent_answers_from_two_tablets_make_one_row(app, client, tablet, backend):
     _started(client, tablet)
     code = "job_agency.hrss.ledger"
@@ -415,8 +416,6 @@ def test_concurrent_answers_from_two_tablets_make_one_row(app, client, tablet, b
         thread.start()
     for thread in threads:
         thread.join()
-    if backend == "sqlite" and errors:
-        pytest.skip("SQLite serialises writers with its file lock; the race is PostgreSQL's to prove")
     assert errors == [] and results == [200, 200]
     with app.app_context():
         answer = db.session.scalar(sa.select(Answer).where(Answer.item_code == code))
@@ -424,6 +423,7 @@ def test_concurrent_answers_from_two_tablets_make_one_row(app, client, tablet, b
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 1
 
 
+@pytest.mark.postgresql
 def test_completion_racing_a_late_answer(app, client, tablet, backend):
     """A tablet completes while the other saves an answer: either the answer lands before the freeze
     (and is in the record) or it is refused with 409; never an answer outside the frozen record."""
@@ -447,8 +447,6 @@ def test_completion_racing_a_late_answer(app, client, tablet, backend):
         thread.start()
     for thread in threads:
         thread.join()
-    if backend == "sqlite" and 500 in results.values():
-        pytest.skip("SQLite: the loser of the file lock fails; PostgreSQL proves the row lock")
     assert results["complete"] == 200 and results["answer"] in (200, 409)
     with app.app_context():
         inspection = db.session.get(Inspection, tablet["id"])

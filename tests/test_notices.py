@@ -407,10 +407,9 @@ def test_number_formats_are_validated_at_start_up(tmp_path):
         load_notice_settings(tmp_path / "registries", departments)
 
 
+@pytest.mark.postgresql
 def test_parallel_issuers_get_gapless_unique_numbers_on_postgresql(app, world, backend):
     """Several officers issuing at once: the counter row lock gives 1..N, each once."""
-    if backend != "postgresql":
-        pytest.skip("concurrency of numbering is proven on PostgreSQL")
     from inspect_app.auth.models import User
     from inspect_app.inspection.models import Inspection
     from inspect_app.notices.services import issue_notice

@@ -321,12 +321,11 @@ def test_a_short_page_reports_the_true_total(app, client, make_user, token_for):
     assert [p["total"] for p in pages] == [5, 5, 5, 5]
 
 
+@pytest.mark.postgresql
 def test_substring_search_can_use_the_trigram_indexes_on_postgresql(app):
     """The search box's ILIKE '%q%' (Chinese included) must match the pg_trgm indexes' operator class."""
     from inspect_app.registry.queries import entity_query
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("trigram indexes exist on PostgreSQL only; SQLite scans")
         for q, columns in (("星光量贩", ("name", "legal_representative", "address")),
                            ("91140602", ("name", "legal_representative", "address", "credit_code"))):
             stmt = entity_query({"q": q}).order_by(None).with_only_columns(Entity.id)
