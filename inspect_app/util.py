@@ -1,7 +1,11 @@
 """Small helpers shared by every area."""
 from __future__ import annotations
 
+import gc
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -10,6 +14,35 @@ from sqlalchemy.types import TypeDecorator
 def now_utc() -> datetime:
     """The current time, timezone-aware, in UTC (use as a callable column default)."""
     return datetime.now(timezone.utc)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a bulk job builds many long-lived objects.
+
+    An import of 50,000 rows creates some 2 million dicts, strings and drafts that all survive to
+    the end; the collector keeps re-scanning them (each pass over everything older), which took
+    30% of the import (bench/bench_import.py: 5.8 s against 4.1 s). Reference counting still frees
+    everything as usual; only cycles wait for the end. Nested and concurrent pauses (threads of one
+    worker) are counted: the collector comes back on when the last ends, which collects once."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        _gc_pauses += 1
+        if _gc_pauses == 1:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class UTCDateTime(TypeDecorator):

@@ -11,6 +11,7 @@ import decimal
 import enum
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
@@ -20,6 +21,8 @@ from flask import has_request_context, request
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, scoped_session
 
+from ..bulk import bulk_insert
+from ..util import paused_gc
 from .models import GENESIS_HASH, AuditEvent, AuditHead
 
 PENDING = "audit_pending"
@@ -112,6 +115,18 @@ def record_event(session: Session, action: str, object_type: str, object_id: Any
                      "before": _plain(before), "after": _plain(after)})
 
 
+def record_events(session: Session, items: list[dict]) -> None:
+    """Queue many explicit events at once whose values are already JSON-plain (str, int, float,
+    bool, None, and lists and dicts of them): each item has ``action``, ``object_type``,
+    ``object_id`` (a str or None), ``before`` and ``after``. For bulk writers (the registry import
+    queues 50,000 at a time), skipping :func:`record_event`'s conversion of every value."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(PENDING, []).extend(items)
+
+
 def set_actor(session: Session, actor_id: int | None, actor: str | None) -> None:
     """Name the actor for events written outside a request (CLI commands, jobs)."""
     session.info["audit_actor"] = (actor_id, actor)
@@ -186,16 +201,26 @@ def _before_commit(session: Session) -> None:
     seq = row.last_seq - len(pending)
     prev = row.last_hash
     actor_id, actor, addr = _current_actor(session)
+    with paused_gc() if len(pending) > 1000 else nullcontext():  # a bulk job's events (util.paused_gc)
+        prev = _write_events(session, pending, seq, prev, actor_id, actor, addr)
+    conn.execute(sa.update(heads).where(heads.c.id == 1).values(last_hash=prev))
+
+
+def _write_events(session: Session, pending: list[dict], seq: int, prev: str, actor_id, actor, addr) -> str:
+    """Hash-chain and insert the queued events after ``seq``/``prev``; the new chain head's hash."""
     created = datetime.now(timezone.utc)
     rows = []
     for item in pending:
         seq += 1
-        values = dict(item, seq=seq, created_dt=created, actor_id=actor_id, actor=actor,
-                      client_addr=addr, prev_hash=prev)
+        values = {"seq": seq, "created_dt": created, "actor_id": actor_id, "actor": actor,
+                  "action": item["action"], "object_type": item["object_type"], "object_id": item["object_id"],
+                  "before": item["before"], "after": item["after"], "client_addr": addr, "prev_hash": prev}
         values["hash"] = prev = event_hash(values)
         rows.append(values)
-    conn.execute(sa.insert(AuditEvent.__table__), rows)
-    conn.execute(sa.update(heads).where(heads.c.id == 1).values(last_hash=prev))
+    # plain rows through the columns' bind processors (COPY on PostgreSQL): an import's 50,000 events
+    # cost a third of what a Core executemany of them does
+    bulk_insert(session, AuditEvent.__table__, rows)
+    return prev
 
 
 def _discard(session: Session, previous_transaction) -> None:

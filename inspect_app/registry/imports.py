@@ -49,10 +49,10 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..audit.services import record_event, set_actor
+from ..audit.services import record_event, record_events, set_actor
 from ..bulk import allocate_ids, bulk_insert
 from ..extensions import db
-from ..util import UTCDateTime, now_utc
+from ..util import UTCDateTime, now_utc, paused_gc
 from .models import ENTITY_STATUSES, BlacklistEntry, Entity, Licence, SensitiveSite, StatusChange
 from .services import (ADDRESS_MAX, NAME_MAX, STATUS_LABELS, clean_entity_data, clean_licence_data, locale_code,
                        reference, refresh_risk)
@@ -1082,10 +1082,13 @@ def create_entities(drafts: list[_Draft], user_id: int | None, *, filename: str 
     bulk_insert(session, Entity.__table__, entity_rows)
     bulk_insert(session, StatusChange.__table__, change_rows)
     bulk_insert(session, Licence.__table__, licence_rows)
+    events = []
     for values, draft in zip(entity_rows, drafts):
-        after = {key: values[key] for key in _AUDIT_KEYS}
+        after = {key: values[key] for key in _AUDIT_KEYS}  # strings, set by the checks
         after.update(import_job_id=job_id, row=draft.row, licences=[lic.number for lic in draft.licences])
-        record_event(session, "create", "entities", values["id"], None, after)
+        events.append({"action": "create", "object_type": "entities", "object_id": str(values["id"]),
+                       "before": None, "after": after})
+    record_events(session, events)
     record_event(session, "entities.import", "import_jobs", job_id, None,
                  {"file": filename, "sha256": file_sha256, "created": len(ids),
                   "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None})
@@ -1110,6 +1113,12 @@ class ImportResult:
 def import_entities(data: bytes, user, *, filename: str = "", progress: Callable | None = None,
                     job_id: int | None = None) -> ImportResult:
     """Read, check and -- only when every row is valid -- create (in the caller's transaction)."""
+    with paused_gc():
+        return _import_entities(data, user, filename=filename, progress=progress, job_id=job_id)
+
+
+def _import_entities(data: bytes, user, *, filename: str, progress: Callable | None,
+                     job_id: int | None) -> ImportResult:
     timings = {}
     started = time.perf_counter()
     if progress is not None:
