@@ -38,12 +38,14 @@ def page_of(items: list, total: int | None = None, page: int = 1, per_page: int 
     return {"items": items, "total": total, "page": page, "per_page": per_page or max(len(items), 1)}
 
 
-def paginate(session, select_stmt, args: dict) -> dict:
-    """Run a SELECT for one page and count the whole; returns the list body with ORM items."""
+def paginate(session, select_stmt, args: dict, *, rows: bool = False) -> dict:
+    """Run a SELECT for one page and count the whole; returns the list body with ORM items (with
+    ``rows``, the statement's result rows: a SELECT of columns, read without building objects)."""
     import sqlalchemy as sa
     page, per_page = args["page"], args["per_page"]
     offset = (page - 1) * per_page
-    items = session.scalars(select_stmt.limit(per_page).offset(offset)).all()
+    result = session.execute(select_stmt.limit(per_page).offset(offset))
+    items = result.all() if rows else result.scalars().all()
     if 0 < len(items) < per_page or (page == 1 and not items):
         total = offset + len(items)  # a short page is the last one: no COUNT needed
     else:

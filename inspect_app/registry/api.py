@@ -54,8 +54,15 @@ class EntitySchema(Schema):
     updated_at = fields.DateTime(attribute="updated_dt")
 
 
+_LIST_COLUMNS = [getattr(Entity, name) for name in (
+    "id", "kind", "subtype", "name", "credit_code", "legal_representative", "legal_rep_id_masked", "address",
+    "region_code", "lat", "lon", "crs", "is_outside_city", "status", "risk_score", "risk_factors", "attributes",
+    "phone", "updated_dt")]
+
+
 def entity_json(entity) -> dict:
-    """``EntitySchema().dump(entity)`` without marshmallow's per-field machinery.
+    """``EntitySchema().dump(entity)`` without marshmallow's per-field machinery (an Entity, or a
+    row of ``_LIST_COLUMNS``).
 
     A page of 50 entities costs about 7 ms through the schema against 0.3 ms here, more than the
     page's SQL (bench/bench_list.py); ``tests/test_registry_api.py`` holds the two equal."""
@@ -176,9 +183,9 @@ class Entities(MethodView):
     @blp.response(200, page_schema(EntitySchema, "EntityPage"))
     def get(self, args):
         """List and search entities (name, credit code, legal representative, address)."""
-        stmt = scope_to_user(entity_query(args), current_user, _city())
-        body = paginate(db.session, stmt, args)
-        body["items"] = [entity_json(entity) for entity in body["items"]]
+        stmt = scope_to_user(entity_query(args), current_user, _city()).with_only_columns(*_LIST_COLUMNS)
+        body = paginate(db.session, stmt, args, rows=True)  # rows, not entities: a third of the request's time
+        body["items"] = [entity_json(row) for row in body["items"]]
         return jsonify(body)  # documented by EntityPage; serialised by entity_json for speed
 
     @permission_required("entities.create")
