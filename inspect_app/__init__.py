@@ -66,6 +66,10 @@ def register_extensions(app: Flask) -> None:
         app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
     install_audit_listeners(db.session.session_factory.class_)
+    from .sqlite import configure_engine
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_engine(engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10_000))
     from . import models  # noqa: F401  - every model registered before migrations compare
 
 

@@ -1,7 +1,7 @@
 """Error responses: JSON in the design.md 4.2 shape under /api/, translated pages elsewhere."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -153,7 +153,30 @@ def init_errors(app) -> None:
     from sqlalchemy.exc import IntegrityError
     app.register_error_handler(InvalidData, lambda exc: handle_invalid_data(exc))
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    from sqlalchemy.exc import OperationalError
+    app.register_error_handler(OperationalError, handle_operational_error)
     app.register_error_handler(Exception, handle_unexpected)
+
+
+BUSY_RETRY_AFTER = "2"
+
+
+def handle_operational_error(exc):
+    """The embedded database's write lock not had in time (sqlite.py): 503, try again shortly."""
+    from .sqlite import is_locked_error, mark_busy
+    if not is_locked_error(exc):
+        return handle_unexpected(exc)
+    mark_busy()
+    db.session.rollback()
+    from flask import current_app
+    current_app.logger.warning("database busy on %s %s: %s", request.method, request.path, exc.orig)
+    message = _("The database is busy: nothing was saved. Try again in a moment.")
+    if _wants_json():
+        response = json_error(503, message, code="busy")
+    else:
+        response = make_response(render_template("errors/error.html", status=503, message=message), 503)
+    response.headers["Retry-After"] = BUSY_RETRY_AFTER
+    return response
 
 
 # Unique constraints a race can trip (two desks registering the same code at once): the loser

@@ -79,13 +79,15 @@ def pytest_collection_modifyitems(config, items):
     or access rules, which the database does not change, and every database behaviour they touch is
     tested on both databases elsewhere. Keeps the two-database suite inside CI's time budget.
     Tests marked ``postgresql`` (row locks under concurrency, pg_trgm) run on PostgreSQL only: CI sets
-    TEST_DATABASE_URL, and without it they are deselected, never silently skipped as passed."""
+    TEST_DATABASE_URL, and without it they are deselected, never silently skipped as passed. Tests marked
+    ``sqlite`` check the embedded database's own behaviour (its write lock) and run on SQLite only."""
     kept, dropped = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         single = item.get_closest_marker("one_database") or item.get_closest_marker("browser")
         backend = params.get("database_url")
-        if (single and backend == "postgresql") or (item.get_closest_marker("postgresql") and backend == "sqlite"):
+        only_sqlite = single or item.get_closest_marker("sqlite")
+        if (only_sqlite and backend == "postgresql") or (item.get_closest_marker("postgresql") and backend == "sqlite"):
             dropped.append(item)
         else:
             kept.append(item)

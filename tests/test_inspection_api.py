@@ -396,7 +396,6 @@ def test_planner_creates_a_single_inspection(app, client, tablet, token_for):
     assert [i["id"] for i in mine["items"]] == [tablet["id"], created.json["id"]]
 
 
-@pytest.mark.postgresql
 def test_concurrent_answers_from_two_tablets_make_one_row(app, client, tablet, backend):
     _started(client, tablet)
     code = "job_agency.hrss.ledger"
@@ -423,7 +422,6 @@ def test_concurrent_answers_from_two_tablets_make_one_row(app, client, tablet, b
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 1
 
 
-@pytest.mark.postgresql
 def test_completion_racing_a_late_answer(app, client, tablet, backend):
     """A tablet completes while the other saves an answer: either the answer lands before the freeze
     (and is in the record) or it is refused with 409; never an answer outside the frozen record."""

@@ -500,6 +500,8 @@ def update_batch(batch_id: int, **values) -> None:
     this process's memory as well (the embedded deployment is one process) and a locked write is skipped."""
     if "rendered" in values:
         _progress[batch_id] = (values["rendered"], values.get("total", 0))
+        if db.engine.dialect.name == "sqlite":
+            return  # the batch's transaction holds the lock from its start (inspect_app/sqlite.py): memory only
     values["updated_dt"] = now_utc()
     try:
         with db.engine.begin() as connection:

@@ -38,6 +38,7 @@ import threading
 import time
 import unicodedata
 import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
@@ -52,6 +53,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..audit.services import record_event, record_events, set_actor
 from ..bulk import allocate_ids, bulk_insert
 from ..extensions import db
+from ..sqlite import reading
 from ..util import UTCDateTime, now_utc, paused_gc
 from .models import ENTITY_STATUSES, BlacklistEntry, Entity, Licence, SensitiveSite, StatusChange
 from .services import (ADDRESS_MAX, NAME_MAX, STATUS_LABELS, clean_entity_data, clean_licence_data, locale_code,
@@ -771,6 +773,8 @@ class Checked:
     errors: list[dict]
     error_count: int
     rows: int
+    layout: Layout | None = None
+    cols: list[Column] | None = None
 
 
 class _Errors:
@@ -875,7 +879,19 @@ def check_table(table: Table, user, progress: Callable | None = None) -> Checked
         progress("checking", total, total)
     if errors.count:
         return Checked([], errors.sorted(), errors.count, total)
-    return Checked(drafts, [], 0, total)
+    return Checked(drafts, [], 0, total, layout, cols)
+
+
+def recheck_database(checked: Checked) -> Checked:
+    """The checks that read the database, again, for drafts checked in an earlier transaction: codes
+    and licence numbers registered, blacklists and sites added meanwhile. The rows' own rules do not
+    change and are not repeated."""
+    errors = _Errors(checked.layout, checked.cols, limits()[2])
+    _check_database(checked.drafts, errors)
+    _check_entry_gate([d for d in checked.drafts if d.status == "pending" and d.row not in errors.bad_rows], errors)
+    if errors.count:
+        return Checked([], errors.sorted(), errors.count, checked.rows, checked.layout, checked.cols)
+    return checked
 
 
 def _nfkc(text: str) -> str:
@@ -1111,14 +1127,21 @@ class ImportResult:
 
 
 def import_entities(data: bytes, user, *, filename: str = "", progress: Callable | None = None,
-                    job_id: int | None = None) -> ImportResult:
-    """Read, check and -- only when every row is valid -- create (in the caller's transaction)."""
+                    job_id: int | None = None, read_first: bool = False) -> ImportResult:
+    """Read, check and -- only when every row is valid -- create (in the caller's transaction).
+
+    With ``read_first`` (a background job that reports its progress on other connections) the
+    checks run in a transaction of their own that only reads, which ends before the creating one
+    begins and repeats the checks that read the database: on SQLite a transaction that may write
+    holds the only write lock from its start (inspect_app/sqlite.py), which would keep the
+    progress from being written."""
     with paused_gc():
-        return _import_entities(data, user, filename=filename, progress=progress, job_id=job_id)
+        return _import_entities(data, user, filename=filename, progress=progress, job_id=job_id,
+                                read_first=read_first)
 
 
 def _import_entities(data: bytes, user, *, filename: str, progress: Callable | None,
-                     job_id: int | None) -> ImportResult:
+                     job_id: int | None, read_first: bool) -> ImportResult:
     timings = {}
     started = time.perf_counter()
     if progress is not None:
@@ -1127,7 +1150,10 @@ def _import_entities(data: bytes, user, *, filename: str, progress: Callable | N
     timings["read"] = time.perf_counter() - started
     if not table.rows:
         raise ImportFileError(422, _l("The file has no rows below the headers."), "no_rows")
-    checked = check_table(table, user, progress)
+    with reading() if read_first else nullcontext():
+        checked = check_table(table, user, progress)
+    if read_first:
+        db.session.rollback()  # end the readers' transaction (nothing was written in it)
     timings["check"] = time.perf_counter() - started - timings["read"]
     result = ImportResult(0, checked.errors, checked.error_count, checked.rows, table.file_format, table.encoding,
                           timings=timings)
@@ -1135,6 +1161,11 @@ def _import_entities(data: bytes, user, *, filename: str, progress: Callable | N
         return result
     if progress is not None:
         progress("creating", checked.rows, checked.rows)
+    if read_first:
+        checked = recheck_database(checked)  # the creating transaction begins here
+        if checked.error_count:
+            result.errors, result.error_count = checked.errors, checked.error_count
+            return result
     mark = time.perf_counter()
     result.ids = create_entities(checked.drafts, user.id, filename=filename, job_id=job_id,
                                  file_sha256=hashlib.sha256(data).hexdigest())
@@ -1163,14 +1194,14 @@ def prune_jobs(older_than_days: int, now: datetime | None = None) -> int:
 
 
 def create_job(user_id: int, filename: str, data: bytes, locale: str) -> int:
-    """Record an upload about to be imported (committed at once, on its own connection)."""
+    """Record an upload about to be imported (committed at once, with what the request did before)."""
     now = now_utc()
-    with db.engine.begin() as conn:
-        result = conn.execute(sa.insert(ImportJob.__table__).values(
-            user_id=user_id, filename=(filename or "upload")[:255], file_sha256=hashlib.sha256(data).hexdigest(),
-            file_size=len(data), locale=locale[:10], status="queued", rows_total=0, rows_checked=0, rows_created=0,
-            error_count=0, errors=[], created_dt=now, updated_dt=now))
-        return result.inserted_primary_key[0]
+    result = db.session.execute(sa.insert(ImportJob.__table__).values(
+        user_id=user_id, filename=(filename or "upload")[:255], file_sha256=hashlib.sha256(data).hexdigest(),
+        file_size=len(data), locale=locale[:10], status="queued", rows_total=0, rows_checked=0, rows_created=0,
+        error_count=0, errors=[], created_dt=now, updated_dt=now))
+    db.session.commit()
+    return result.inserted_primary_key[0]
 
 
 def update_job(job_id: int, **values) -> None:
@@ -1242,10 +1273,14 @@ def run_job(app, job_id: int, data: bytes) -> None:
 
 def _run(job: ImportJob, user, data: bytes) -> None:
     job_id, filename = job.id, job.filename
-    db.session.rollback()  # no read transaction held open while the import reads and checks
-    set_actor(db.session, user.id, user.username)
+    actor = (user.id, user.username)
+    # the job's own reads end here, and nothing may read again before the import begins its transactions
+    # itself: on SQLite that would begin a writer's, which holds the lock the progress must write with
+    db.session.rollback()
+    set_actor(db.session, *actor)
     try:
-        result = import_entities(data, user, filename=filename, progress=JobProgress(job_id), job_id=job_id)
+        result = import_entities(data, user, filename=filename, progress=JobProgress(job_id), job_id=job_id,
+                                 read_first=True)
     except ImportFileError as exc:
         db.session.rollback()
         update_job(job_id, status="failed", message=exc.message[:1000], finished_dt=now_utc())
