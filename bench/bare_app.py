@@ -4,9 +4,14 @@ No database, no extensions, no authentication; served the same way as the produc
 (``gunicorn -w 2 --chdir bench bare_app:app``) so that the ratio measures only what the
 product adds to a request.
 """
-from flask import Flask, jsonify
+import os
+from pathlib import Path
+
+from flask import Flask, Response, abort, jsonify
 
 app = Flask(__name__)
+PAGES = Path(os.environ.get("BARE_PAGES_DIR", "/nonexistent"))
+_pages: dict[str, bytes] = {}
 
 ME = {
     "id": 1,
@@ -28,3 +33,15 @@ def me():
 @app.get("/health")
 def health():
     return jsonify({"status": "ok"})
+
+
+@app.get("/page/<name>")
+def page(name):
+    """A stored JSON body (bench_list: each query's API page), read once: what HTTP, gunicorn and
+    Flask cost to answer a page of that size with no database, no ORM and no authentication."""
+    if name not in _pages:
+        path = PAGES / f"{name}.json"
+        if not name.isidentifier() or not path.is_file():
+            abort(404)
+        _pages[name] = path.read_bytes()
+    return Response(_pages[name], mimetype="application/json")

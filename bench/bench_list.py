@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import quote, urlencode
 
-from benchlib import (EXIT_ERROR, EXIT_MISSED, EXIT_OK, PROJECT_ROOT, BenchError, GunicornServer, ProductInstance,
-                      build_get, cpu_seconds, http_request, install_signal_handlers, machine,
+from benchlib import (BENCH_DIR, EXIT_ERROR, EXIT_MISSED, EXIT_OK, PROJECT_ROOT, BenchError, GunicornServer,
+                      ProductInstance, build_get, cpu_seconds, http_request, install_signal_handlers, machine,
                       machine_busy_seconds, record)
 
 if str(PROJECT_ROOT) not in sys.path:
@@ -164,7 +164,8 @@ class Query:
     floor: list[tuple[str, object]] = field(default_factory=list)  # the product's statements and parameters
     api_path: str = ""
     total: int = 0
-    samples: dict[str, list[float]] = field(default_factory=lambda: {"floor": [], "hand": [], "api": []})
+    samples: dict[str, list[float]] = field(default_factory=lambda: {"floor": [], "hand": [], "api": [], "bare": []})
+    body: bytes = b""
     server_cpu: float = 0.0
     floor_cpu: float = 0.0
 
@@ -349,7 +350,7 @@ def other_load(seconds: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     install_signal_handlers()
-    instance = db = product = floor_conn = None
+    instance = db = product = bare = floor_conn = None
     try:
         instance = ProductInstance()
         # Keys a newer configuration may require (harmless to one that does not know them).
@@ -401,8 +402,9 @@ def main(argv: list[str] | None = None) -> int:
             query.floor = capture.statements(query.api_path, auth)
             # The same page from the API and by hand, and the product's statements yield it, or no figures.
             total, rows = run_sql(cursor, query.hand_count, query.hand_page)
-            body = api_body(fetch(product.port, build_get(query.api_path, product.port, auth)),
-                            f"GET {query.api_path}")
+            raw_body = fetch(product.port, build_get(query.api_path, product.port, auth))
+            body = api_body(raw_body, f"GET {query.api_path}")
+            query.body = raw_body.split(b"\r\n\r\n", 1)[1]
             ids = [row[0] for row in rows]
             api_ids = [item["id"] for item in body["items"]]
             if api_ids != ids or body["total"] != total:
@@ -418,18 +420,30 @@ def main(argv: list[str] | None = None) -> int:
                                  + "\n".join(statement for statement, _params in query.floor))
             query.total = total
         capture.close()
+        # Reference, not judged: the same bodies from a bare Flask app under the same gunicorn (no database,
+        # ORM or authentication): what HTTP and the framework alone cost for a page of that size.
+        pages = instance.dir / "bare-pages"
+        pages.mkdir(exist_ok=True)
+        for query in queries:
+            (pages / f"{query.name}.json").write_bytes(query.body)
+        bare = GunicornServer("bare", "bare_app:app", cwd=BENCH_DIR, env={**instance.env, "BARE_PAGES_DIR": str(pages)},
+                              log_dir=instance.dir, workers=args.workers)
+        bare.launch()
+        bare.wait_ready("/health")
 
         server_pids = product.worker_pids()
         quiet_samples = []
         print(f"{'query':<11} {'rows':>7} {'SQL ms':>8} {'hand ms':>8} {'API ms':>8} {'ratio':>6} "
-              f"{'SQL CPU':>8} {'srv CPU':>8} {'n':>4}  request", flush=True)
+              f"{'bare ms':>8} {'SQL CPU':>8} {'srv CPU':>8} {'n':>4}  request", flush=True)
         for query in queries:
             payload = build_get(query.api_path, product.port, auth)
+            bare_payload = build_get(f"/page/{query.name}", bare.port)
             quiet_samples.append(other_load(0.4))
             for _ in range(2):  # warm-up: page cache, statement caches, the worker's first request
                 run_floor(cursor, query.floor)
                 run_sql(cursor, query.hand_count, query.hand_page)
                 api_body(fetch(product.port, payload), query.name)
+                fetch(bare.port, bare_payload)
             cpu_before, floor_cpu = cpu_seconds(server_pids), 0.0
             deadline = time.monotonic() + args.seconds
             samples = query.samples
@@ -445,13 +459,18 @@ def main(argv: list[str] | None = None) -> int:
                 done = time.perf_counter()
                 if not response.startswith(b"HTTP/1.1 200 "):
                     api_body(response, f"GET {query.api_path}")  # raises with the answer
+                bare_response = fetch(bare.port, bare_payload)
+                samples["bare"].append(time.perf_counter() - done)
+                if not bare_response.startswith(b"HTTP/1.1 200 "):
+                    raise BenchError(f"the bare app did not answer /page/{query.name}: {bare_response[:200]!r}")
                 samples["floor"].append(middle - began)
                 samples["hand"].append(sent - middle)
                 samples["api"].append(done - sent)
             query.server_cpu = (cpu_seconds(server_pids) - cpu_before) / len(samples["api"])
             query.floor_cpu = floor_cpu / len(samples["floor"])
             print(f"{query.name:<11} {query.total:>7} {query.median_ms('floor'):8.2f} {query.median_ms('hand'):8.2f} "
-                  f"{query.median_ms('api'):8.2f} {query.ratio():6.2f} {query.floor_cpu * 1000:8.2f} "
+                  f"{query.median_ms('api'):8.2f} {query.ratio():6.2f} {query.median_ms('bare'):8.2f} "
+                  f"{query.floor_cpu * 1000:8.2f} "
                   f"{query.server_cpu * 1000:8.2f} "
                   f"{len(samples['api']):>4}  {query.description}", flush=True)
         other_share = max(quiet_samples)
@@ -467,6 +486,10 @@ def main(argv: list[str] | None = None) -> int:
               f"(overall ratio {api_sum / floor_sum:.2f}, geometric mean of ratios {geomean:.2f})")
         print(f"worst ratio (API/SQL): {worst.ratio():.2f} ({worst.name})  target <= {args.target:g} per query  "
               f"{'met' if met else 'MISSED'}")
+        print(f"bare Flask answering {worst.name}'s body: {worst.median_ms('bare'):.2f} ms, "
+              f"{worst.median_ms('bare') / worst.median_ms('floor'):.2f}x its SQL before any database work; "
+              f"the product adds {worst.median_ms('api') - worst.median_ms('bare'):.2f} ms to that "
+              f"(SQL {worst.median_ms('floor'):.2f} ms)")
         path = record(NAME, {
             "target": {"metric": "median(API) / median(the product's SQL of the same page run raw), every query",
                        "max": args.target, "met": met},
@@ -485,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sql_ms_p50": round(query.median_ms("floor"), 3),
                 "hand_sql_ms_p50": round(query.median_ms("hand"), 3),
                 "api_ms_p50": round(query.median_ms("api"), 3),
+                "bare_flask_ms_p50": round(query.median_ms("bare"), 3),
                 "ratio": round(query.ratio(), 3),
                 "server_cpu_ms_per_request": round(query.server_cpu * 1000, 3),
                 "sql_client_cpu_ms": round(query.floor_cpu * 1000, 3),
@@ -508,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
             floor_conn.close()
         if product is not None:
             product.stop()
+        if bare is not None:
+            bare.stop()
         if args.keep and instance is not None and db is not None:
             print(f"kept: DATABASE_URL={db.env_url} INSPECT_INSTANCE_DIR={instance.dir} "
                   f"(SECRET_KEY and INSPECT_ID_HMAC_KEY: {instance.dir}/env.json)")

@@ -24,6 +24,7 @@ import bisect
 import random
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -453,6 +454,21 @@ class LoadStats:
                 "dialect": self.dialect}
 
 
+@contextmanager
+def _loading_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction on a connection of its own; on SQLite set up for a bulk load before it begins
+    (the product begins its own transactions, and SQLite changes no safety level inside one)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # This connection only: a large page cache keeps the index B-trees in memory while they
+            # grow (the default 2 MB makes the load quadratic-looking), no fsync until the commit.
+            raw = conn.connection.dbapi_connection
+            raw.execute("PRAGMA cache_size=-262144")
+            raw.execute("PRAGMA synchronous=OFF")
+        with conn.begin():
+            yield conn
+
+
 def load_registry(target, count: int, *, seed: int = DEFAULT_SEED, today: date | None = None,
                   status_history: bool = True, batch_size: int = BATCH_SIZE, analyze: bool | None = None,
                   method: str = "fast", rebuild_indexes: bool | None = None, progress=None) -> LoadStats:
@@ -471,14 +487,9 @@ def load_registry(target, count: int, *, seed: int = DEFAULT_SEED, today: date |
     entities, licences, changes = Entity.__table__, Licence.__table__, StatusChange.__table__
     totals = [0, 0, 0]
     try:
-        context = bind.begin() if isinstance(bind, sa.Engine) else _nullcontext(bind)
+        context = _loading_transaction(bind) if isinstance(bind, sa.Engine) else _nullcontext(bind)
         with context as conn:
             dialect = conn.dialect.name
-            if dialect == "sqlite":
-                # This connection only: a large page cache keeps the index B-trees in memory while they
-                # grow (the default 2 MB makes the load quadratic-looking), no fsync until the commit.
-                conn.exec_driver_sql("PRAGMA cache_size=-262144")
-                conn.exec_driver_sql("PRAGMA synchronous=OFF")
             first = next_id(conn, entities)
             if rebuild_indexes if rebuild_indexes is not None else count >= 20_000:
                 recreate = drop_secondary_indexes(conn, [entities.name, licences.name, changes.name])
