@@ -47,11 +47,34 @@ def seed_demo_users() -> list[User]:
     return created
 
 
+def _echo_logins(usernames: set[str] | None = None) -> None:
+    from .inspections import DEMO_PIN
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}; officers confirm on a colleague's tablet "
+               f"with PIN {DEMO_PIN}):")
+    for username, full_name, roles, department, region, _ in DEMO_USERS:
+        if usernames is None or username in usernames:
+            click.echo(f"  {username:22} {','.join(roles):15} {department:18} {region}  {full_name}")
+
+
 @click.command("seed-demo")
+@click.option("--if-empty", is_flag=True,
+              help="Load nothing when the database already holds any account or entity (used by `make run`).")
 @with_appcontext
-def seed_demo():
+def seed_demo(if_empty: bool):
     """Load demonstration data (safe to run again: existing records are kept)."""
     from flask import current_app
+
+    from ..registry.models import Entity
+    if if_empty:
+        users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+        entities = db.session.scalar(sa.select(sa.func.count()).select_from(Entity))
+        if users or entities:
+            click.echo(f"database not empty ({users} account(s), {entities} entities): demo data not loaded")
+            demo_names = {u for u, *_ in DEMO_USERS}
+            present = set(db.session.scalars(sa.select(User.username).where(User.username.in_(demo_names))))
+            if present:
+                _echo_logins(present)
+            return
 
     from .registry import seed_demo_registry
     set_actor(db.session, None, "seed-demo")
@@ -60,7 +83,7 @@ def seed_demo():
     db.session.flush()
     from .planning import seed_demo_campaign
     campaign = seed_demo_campaign()
-    from .inspections import DEMO_PIN, seed_demo_inspections
+    from .inspections import seed_demo_inspections
     field = seed_demo_inspections()
     db.session.flush()
     from .cases import seed_demo_cases
@@ -74,7 +97,4 @@ def seed_demo():
                + f"; {field['stops']} field inspection(s) planned"
                + (f", inspection {field['completed']} completed" if field["completed"] else "")
                + (f"; {cases} cases" if cases else "") + (f"; {notices} notices issued" if notices else ""))
-    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}; officers confirm on a colleague's tablet "
-               f"with PIN {DEMO_PIN}):")
-    for username, full_name, roles, department, region, _ in DEMO_USERS:
-        click.echo(f"  {username:22} {','.join(roles):15} {department:18} {region}  {full_name}")
+    _echo_logins()
