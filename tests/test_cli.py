@@ -51,6 +51,11 @@ def test_seed_demo_is_idempotent(app, runner):
         assert len(users) == len(DEMO_USERS)
         roles = {r for u in users for r in u.roles}
         assert roles == {"admin", "registrar", "planner", "inspector", "supervisor", "police_liaison", "viewer"}
+        for role in roles:  # every role can be tried out in at least two counties
+            counties = {u.region_code for u in users if role in u.roles and u.region_code != "140600"}
+            assert len(counties) >= 2, (role, counties)
+        city = {u.username: u.roles for u in users if u.region_code == "140600"}
+        assert city == {"admin": ["admin"], "planner": ["planner"], "viewer": ["viewer"]}  # the old logins stay
         counties = {u.region_code for u in users if "inspector" in u.roles}
         assert counties == {"140602", "140681"}
         for county in counties:  # a joint team can be formed in each demo county
@@ -93,6 +98,15 @@ def test_demo_logins_work(app, runner, client):
     runner.invoke(args=["seed-demo"])
     from tests.conftest import AuthActions
     assert AuthActions(client).login("inspector.culture.hr", DEMO_PASSWORD).status_code == 302
+
+
+def test_county_demo_admin_manages_only_their_county(app, runner, client):
+    runner.invoke(args=["seed-demo"])
+    from tests.conftest import AuthActions
+    assert AuthActions(client).login("admin.hr", DEMO_PASSWORD).status_code == 302
+    page = client.get("/admin/users").data.decode()
+    assert "registrar.hr" in page and "planner.hr" in page
+    assert "registrar.sc" not in page and "planner.sc" not in page
 
 
 def test_set_password_and_deactivate(app, runner, make_user):

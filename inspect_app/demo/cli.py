@@ -24,6 +24,9 @@ DEMO_USERS = [
     ("inspector.culture.sc", "朔城 赵文旅", ["inspector"], "culture", "140602", "14060203001"),
     ("supervisor.sc", "朔城 孙科长", ["supervisor"], "hrss", "140602", "14060201002"),
     ("police.sc", "朔城 周民警", ["police_liaison"], "police", "140602", "14060204001"),
+    ("admin.sc", "朔城 钱管理", ["admin"], "samr", "140602", None),
+    ("planner.sc", "朔城 杨策划", ["planner"], "hrss", "140602", "14060201003"),
+    ("viewer.sc", "朔城 许观察", ["viewer"], "womens_federation", "140602", None),
     # 怀仁市 (140681)
     ("registrar.hr", "怀仁 吴登记", ["registrar"], "samr", "140681", None),
     ("inspector.hrss.hr", "怀仁 郑人社", ["inspector"], "hrss", "140681", "14068101001"),
@@ -31,6 +34,9 @@ DEMO_USERS = [
     ("inspector.culture.hr", "怀仁 褚文旅", ["inspector"], "culture", "140681", "14068103001"),
     ("supervisor.hr", "怀仁 卫科长", ["supervisor"], "samr", "140681", "14068102002"),
     ("police.hr", "怀仁 蒋民警", ["police_liaison"], "police", "140681", "14068104001"),
+    ("admin.hr", "怀仁 何管理", ["admin"], "samr", "140681", None),
+    ("planner.hr", "怀仁 韩策划", ["planner"], "samr", "140681", "14068102003"),
+    ("viewer.hr", "怀仁 曹观察", ["viewer"], "womens_federation", "140681", None),
 ]
 
 
