@@ -6,22 +6,34 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app wsgi
 SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 poppler-utils
 TEST_SYSTEM_PACKAGES := chromium
+APT_GET_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .PHONY: run test install install-test system-deps test-system-deps translations lint bench extract-messages notices-preview
 
-run: install system-deps translations
+# system packages first: the fonts and HarfBuzz must be there before anything renders a notice
+run: system-deps install translations
 	INSPECT_DEMO=1 $(FLASK) db upgrade
-	INSPECT_DEMO=1 $(FLASK) seed-demo
+	INSPECT_DEMO=1 $(FLASK) seed-demo --if-empty
 	@echo "Serving http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	INSPECT_DEMO=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-test system-deps test-system-deps translations lint
 	$(PY) -m pytest -n auto --durations=15 $(PYTEST_ARGS)
 
+# `python3 -m venv` needs ensurepip, which Debian ships apart (python3-venv): installed first when root.
+# A failed attempt leaves a .venv without pip behind; it is removed so that the next run tries again.
 $(VENV)/bin/python:
-	python3 -m venv $(VENV)
+	@if ! python3 -c 'import ensurepip' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: python3-venv (python3 -m venv needs ensurepip)"; \
+	    $(APT_GET_INSTALL) python3-venv >/dev/null \
+	    || { apt-get update >/dev/null && $(APT_GET_INSTALL) python3-venv >/dev/null; } || exit 1; \
+	  else echo "error: python3 -m venv needs ensurepip: run as root or install python3-venv" >&2; exit 1; fi; \
+	fi
+	@created=; [ -e $(VENV) ] || created=1; \
+	python3 -m venv $(VENV) || { [ -z "$$created" ] || rm -rf $(VENV); exit 1; }
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.installed: $(VENV)/bin/python setup.cfg pyproject.toml
@@ -41,8 +53,8 @@ define apt_install
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null \
-	    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
+	    $(APT_GET_INSTALL) $$missing >/dev/null \
+	    || { apt-get update >/dev/null && $(APT_GET_INSTALL) $$missing >/dev/null; }; \
 	  else echo "warning: missing system packages:$$missing (run as root or install them)"; fi; \
 	fi
 endef
@@ -69,7 +81,7 @@ bench: install-test
 # PNGs of every page of every notice type, from the demo data in a throw-away database (look at them).
 # PYTHONPATH: the flask command must import this checkout, not whatever the venv was installed from.
 NOTICES_PREVIEW ?= build/notices-preview
-notices-preview: install system-deps translations
+notices-preview: system-deps install translations
 	@tmp=$$(mktemp -d); \
 	export PYTHONPATH=$(CURDIR) INSPECT_DEMO=1 INSPECT_INSTANCE_DIR=$$tmp INSPECT_DATA_DIR=$$tmp/data \
 	       DATABASE_URL=sqlite:///$$tmp/preview.sqlite3; \

@@ -31,6 +31,24 @@ def _demo_secret_key(instance_dir: Path, filename: str = "demo-secret-key") -> s
     return path.read_text().strip()
 
 
+def _proxy_hops(value: str | None) -> int:
+    """INSPECT_PROXY_FIX: how many reverse proxies in front of the application to trust for the client's
+    address (X-Forwarded-For) and scheme; 0 or unset trusts none, so a client cannot forge its address."""
+    text = (value or "").strip()
+    if not text:
+        return 0
+    try:
+        hops = int(text)
+    except ValueError:
+        hops = -1
+    if hops < 0:
+        raise ConfigError(
+            f"INSPECT_PROXY_FIX must be the number of reverse proxies in front of the application "
+            f"(0 for none), not {text!r}. Behind one nginx, for example:\n"
+            "    export INSPECT_PROXY_FIX=1")
+    return hops
+
+
 def load_config(environ: dict[str, str] | None = None) -> dict:
     """Build the Flask config from environment variables."""
     env = os.environ if environ is None else environ
@@ -88,6 +106,8 @@ def load_config(environ: dict[str, str] | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # A ping per checkout guards against a restarted PostgreSQL; SQLite has nothing to ping.
         "SQLALCHEMY_ENGINE_OPTIONS": {} if database_url.startswith("sqlite") else {"pool_pre_ping": True},
+        # trusted reverse-proxy hops: the audit log and the rate limits see the client, not the proxy
+        "INSPECT_PROXY_FIX": _proxy_hops(env.get("INSPECT_PROXY_FIX")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _truthy(env.get("SESSION_COOKIE_SECURE")),

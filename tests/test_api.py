@@ -140,6 +140,37 @@ def test_reference_endpoints(client, make_user, token_for):
     assert set(kinds) == {"items", "total", "page", "per_page"}
 
 
+@pytest.mark.parametrize("path, total", [("/api/v1/departments", 6), ("/api/v1/regions", 7)])
+def test_reference_endpoints_take_page_and_per_page(client, make_user, token_for, path, total):
+    make_user("ref.pager", roles=("viewer",))
+    header = token_for("ref.pager")
+    everything = client.get(path, headers=header).json
+    assert everything["total"] == total and len(everything["items"]) == total
+    codes = [item["code"] for item in everything["items"]]
+    pages = [client.get(f"{path}?per_page=4&page={n}", headers=header).json for n in (1, 2, 3)]
+    assert [(p["page"], p["per_page"], p["total"]) for p in pages] == [(1, 4, total), (2, 4, total), (3, 4, total)]
+    assert [item["code"] for p in pages for item in p["items"]] == codes  # the pages cut the list, in order
+    assert pages[2]["items"] == []  # past the end: empty, not an error
+
+
+def test_kinds_take_page_and_per_page(client, make_user, token_for):
+    make_user("ref.kinds", roles=("viewer",))
+    header = token_for("ref.kinds")
+    everything = client.get("/api/v1/kinds", headers=header).json
+    assert everything["total"] >= 2
+    second = client.get("/api/v1/kinds?per_page=1&page=2", headers=header).json
+    assert second["items"] == everything["items"][1:2] and second["total"] == everything["total"]
+
+
+@pytest.mark.parametrize("query, field", [("per_page=0", "per_page"), ("per_page=1000", "per_page"),
+                                          ("page=0", "page"), ("page=first", "page")])
+def test_reference_paging_refuses_bad_values_per_field(client, make_user, token_for, query, field):
+    make_user("ref.bad", roles=("viewer",))
+    response = client.get(f"/api/v1/regions?{query}", headers=token_for("ref.bad"))
+    error = _error(response, 422, "validation_error")
+    assert field in error["fields"]
+
+
 def test_openapi_document(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")

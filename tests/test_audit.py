@@ -183,3 +183,25 @@ def test_any_column_edit_is_detected(app, make_user, column, value):
         conn.execute(sa.update(table).where(table.c.seq == 2).values({column: value}))
     _, problem = _verify(app)
     assert problem is not None and problem.seq in (2, 3, 99)
+
+
+def _login_event_addr(app, client, username, forwarded_for):
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    assert AuthActions(client).login(username).status_code == 302
+    with app.app_context():
+        return db.session.scalars(sa.select(AuditEvent.client_addr).where(AuditEvent.action == "auth.login")
+                                  .order_by(AuditEvent.seq.desc())).first()
+
+
+def test_behind_a_proxy_events_record_the_forwarded_client(app, make_app, make_user, monkeypatch):
+    make_user("audit.proxied")
+    monkeypatch.setenv("INSPECT_PROXY_FIX", "1")
+    proxied = make_app()
+    assert _login_event_addr(app, proxied.test_client(), "audit.proxied", "198.51.100.23") == "198.51.100.23"
+
+
+def test_without_proxy_fix_a_forwarded_address_is_not_recorded(app, make_app, make_user, monkeypatch):
+    make_user("audit.direct")
+    monkeypatch.delenv("INSPECT_PROXY_FIX", raising=False)
+    direct = make_app()
+    assert _login_event_addr(app, direct.test_client(), "audit.direct", "198.51.100.23") == "127.0.0.1"

@@ -51,6 +51,11 @@ def test_seed_demo_is_idempotent(app, runner):
         assert len(users) == len(DEMO_USERS)
         roles = {r for u in users for r in u.roles}
         assert roles == {"admin", "registrar", "planner", "inspector", "supervisor", "police_liaison", "viewer"}
+        for role in roles:  # every role can be tried out in at least two counties
+            counties = {u.region_code for u in users if role in u.roles and u.region_code != "140600"}
+            assert len(counties) >= 2, (role, counties)
+        city = {u.username: u.roles for u in users if u.region_code == "140600"}
+        assert city == {"admin": ["admin"], "planner": ["planner"], "viewer": ["viewer"]}  # the old logins stay
         counties = {u.region_code for u in users if "inspector" in u.roles}
         assert counties == {"140602", "140681"}
         for county in counties:  # a joint team can be formed in each demo county
@@ -58,10 +63,50 @@ def test_seed_demo_is_idempotent(app, runner):
                     if "inspector" in u.roles and u.region_code == county} == {"hrss", "samr", "culture"}
 
 
+def _counts(app) -> tuple[int, int, int]:
+    from inspect_app.audit.models import AuditEvent
+    from inspect_app.registry.models import Entity
+    with app.app_context():
+        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(model))
+                     for model in (User, Entity, AuditEvent))
+
+
+def test_seed_demo_if_empty_loads_an_empty_database_once(app, runner):
+    first = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    assert f"{len(DEMO_USERS)} account(s) created" in first.output
+    users, entities, events = _counts(app)
+    assert users == len(DEMO_USERS) and entities > 0
+    again = runner.invoke(args=["seed-demo", "--if-empty"])  # `make run` a second time
+    assert again.exit_code == 0, again.output
+    assert "demo data not loaded" in again.output and "account(s) created" not in again.output
+    assert DEMO_PASSWORD in again.output and "inspector.hrss.sc" in again.output  # the logins still shown
+    assert _counts(app) == (users, entities, events)  # nothing written, not even an audit event
+
+
+def test_seed_demo_if_empty_leaves_a_real_database_alone(app, runner, make_user):
+    make_user("real.admin", roles=("admin",), region="140600")
+    before = _counts(app)
+    result = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "database not empty (1 account(s), 0 entities): demo data not loaded" in result.output
+    assert DEMO_PASSWORD not in result.output  # no demo account there to advertise
+    assert _counts(app) == before
+
+
 def test_demo_logins_work(app, runner, client):
     runner.invoke(args=["seed-demo"])
     from tests.conftest import AuthActions
     assert AuthActions(client).login("inspector.culture.hr", DEMO_PASSWORD).status_code == 302
+
+
+def test_county_demo_admin_manages_only_their_county(app, runner, client):
+    runner.invoke(args=["seed-demo"])
+    from tests.conftest import AuthActions
+    assert AuthActions(client).login("admin.hr", DEMO_PASSWORD).status_code == 302
+    page = client.get("/admin/users").data.decode()
+    assert "registrar.hr" in page and "planner.hr" in page
+    assert "registrar.sc" not in page and "planner.sc" not in page
 
 
 def test_set_password_and_deactivate(app, runner, make_user):

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from ..auth.permissions import permission_required, public
 from ..extensions import db
-from .schemas import page_of, page_schema
+from .schemas import PageArgsSchema, page_schema, page_slice
 
 blp = Blueprint("api_core", __name__, url_prefix="/api/v1", description="Health and reference data")
 
@@ -79,28 +79,31 @@ class Health(MethodView):
 @blp.route("/departments")
 class Departments(MethodView):
     @permission_required("reference.view")
+    @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, page_schema(DepartmentSchema, "DepartmentPage"))
-    def get(self):
+    def get(self, args):
         """The departments of the joint inspection (registries/departments.yaml)."""
-        return page_of([d.to_dict() for d in _reference().departments.values()])
+        return page_slice([d.to_dict() for d in _reference().departments.values()], args)
 
 
 @blp.route("/regions")
 class Regions(MethodView):
     @permission_required("reference.view")
+    @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, page_schema(RegionSchema, "RegionPage"))
-    def get(self):
+    def get(self, args):
         """The city and its county-level units, GB/T 2260 codes (registries/regions.yaml)."""
-        return page_of([r.to_dict() for r in _reference().regions.values()])
+        return page_slice([r.to_dict() for r in _reference().regions.values()], args)
 
 
 @blp.route("/kinds")
 class Kinds(MethodView):
     @permission_required("reference.view")
+    @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, page_schema(KindSchema, "KindPage"))
-    def get(self):
+    def get(self, args):
         """Registry kinds declared in registries/kinds/*.yaml."""
-        return page_of([k.to_dict() for k in _reference().kinds.values()])
+        return page_slice([k.to_dict() for k in _reference().kinds.values()], args)
 
 
 class GeocodeArgsSchema(Schema):

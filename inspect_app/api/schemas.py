@@ -38,6 +38,13 @@ def page_of(items: list, total: int | None = None, page: int = 1, per_page: int 
     return {"items": items, "total": total, "page": page, "per_page": per_page or max(len(items), 1)}
 
 
+def page_slice(items: list, args: dict) -> dict:
+    """One page of an in-memory list (reference data, the checklist catalogue) by the query's page and per_page."""
+    page, per_page = args["page"], args["per_page"]
+    return {"items": items[(page - 1) * per_page: page * per_page], "total": len(items), "page": page,
+            "per_page": per_page}
+
+
 def paginate(session, select_stmt, args: dict, *, rows: bool = False) -> dict:
     """Run a SELECT for one page and count the whole; returns the list body with ORM items (with
     ``rows``, the statement's result rows: a SELECT of columns, read without building objects)."""

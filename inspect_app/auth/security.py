@@ -207,8 +207,11 @@ def init_security(app) -> None:
     login_manager.login_message = _l("Please sign in to continue.")
     # "basic", not "strong": a tablet that changes network mid-inspection must stay signed in.
     login_manager.session_protection = "basic"
-    if app.config.get("INSPECT_PROXY_FIX"):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    hops = int(app.config.get("INSPECT_PROXY_FIX") or 0)
+    if hops:
+        # the client's address is the hops-th from the right of X-Forwarded-For (each proxy appends one);
+        # scheme and host come from the proxy nearest the application
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=1)
     if "static" in app.view_functions:
         send_static = app.view_functions["static"]
 

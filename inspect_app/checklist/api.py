@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..api.schemas import PageArgsSchema, page_schema
+from ..api.schemas import PageArgsSchema, page_schema, page_slice
 from ..auth.permissions import permission_required
 from ..errors import ApiError
 from .services import PinnedContentChanged, UnknownChecklist, checklist_at, current_catalogue
@@ -197,12 +197,6 @@ def _check_filters(args: dict) -> None:
         raise ApiError(422, _("Some fields are not valid."), fields=problems)
 
 
-def _page(items: list, args: dict) -> dict:
-    page, per_page = args["page"], args["per_page"]
-    return {"items": items[(page - 1) * per_page: page * per_page], "total": len(items), "page": page,
-            "per_page": per_page}
-
-
 def summary(checklist) -> dict:
     return {"code": checklist.code, "kind": checklist.kind, "department": checklist.department,
             "joint": checklist.joint, "title": checklist.title(_locale()), "title_zh": checklist.title_zh,
@@ -223,7 +217,7 @@ class Checklists(MethodView):
         """Checklists (checklists/*.yaml) with their current versions; filter by kind and department."""
         _check_filters(args)
         found = current_catalogue().select(args.get("kind"), args.get("department"))
-        return _page([summary(c) for c in found], args)
+        return page_slice([summary(c) for c in found], args)
 
 
 @blp.route("/checklists/<code>")
@@ -264,7 +258,7 @@ class ViolationTypes(MethodView):
         _check_filters(args)
         catalogue = current_catalogue()
         found = catalogue.violation_types_for(args.get("kind"), args.get("department"))
-        return _page([violation_dict(v, catalogue.checklists_using(v.code)) for v in found], args)
+        return page_slice([violation_dict(v, catalogue.checklists_using(v.code)) for v in found], args)
 
 
 @blp.route("/violation-types/<code>")

@@ -24,6 +24,9 @@ DEMO_USERS = [
     ("inspector.culture.sc", "朔城 赵文旅", ["inspector"], "culture", "140602", "14060203001"),
     ("supervisor.sc", "朔城 孙科长", ["supervisor"], "hrss", "140602", "14060201002"),
     ("police.sc", "朔城 周民警", ["police_liaison"], "police", "140602", "14060204001"),
+    ("admin.sc", "朔城 钱管理", ["admin"], "samr", "140602", None),
+    ("planner.sc", "朔城 杨策划", ["planner"], "hrss", "140602", "14060201003"),
+    ("viewer.sc", "朔城 许观察", ["viewer"], "womens_federation", "140602", None),
     # 怀仁市 (140681)
     ("registrar.hr", "怀仁 吴登记", ["registrar"], "samr", "140681", None),
     ("inspector.hrss.hr", "怀仁 郑人社", ["inspector"], "hrss", "140681", "14068101001"),
@@ -31,6 +34,9 @@ DEMO_USERS = [
     ("inspector.culture.hr", "怀仁 褚文旅", ["inspector"], "culture", "140681", "14068103001"),
     ("supervisor.hr", "怀仁 卫科长", ["supervisor"], "samr", "140681", "14068102002"),
     ("police.hr", "怀仁 蒋民警", ["police_liaison"], "police", "140681", "14068104001"),
+    ("admin.hr", "怀仁 何管理", ["admin"], "samr", "140681", None),
+    ("planner.hr", "怀仁 韩策划", ["planner"], "samr", "140681", "14068102003"),
+    ("viewer.hr", "怀仁 曹观察", ["viewer"], "womens_federation", "140681", None),
 ]
 
 
@@ -47,11 +53,34 @@ def seed_demo_users() -> list[User]:
     return created
 
 
+def _echo_logins(usernames: set[str] | None = None) -> None:
+    from .inspections import DEMO_PIN
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}; officers confirm on a colleague's tablet "
+               f"with PIN {DEMO_PIN}):")
+    for username, full_name, roles, department, region, _ in DEMO_USERS:
+        if usernames is None or username in usernames:
+            click.echo(f"  {username:22} {','.join(roles):15} {department:18} {region}  {full_name}")
+
+
 @click.command("seed-demo")
+@click.option("--if-empty", is_flag=True,
+              help="Load nothing when the database already holds any account or entity (used by `make run`).")
 @with_appcontext
-def seed_demo():
+def seed_demo(if_empty: bool):
     """Load demonstration data (safe to run again: existing records are kept)."""
     from flask import current_app
+
+    from ..registry.models import Entity
+    if if_empty:
+        users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+        entities = db.session.scalar(sa.select(sa.func.count()).select_from(Entity))
+        if users or entities:
+            click.echo(f"database not empty ({users} account(s), {entities} entities): demo data not loaded")
+            demo_names = {u for u, *_ in DEMO_USERS}
+            present = set(db.session.scalars(sa.select(User.username).where(User.username.in_(demo_names))))
+            if present:
+                _echo_logins(present)
+            return
 
     from .registry import seed_demo_registry
     set_actor(db.session, None, "seed-demo")
@@ -60,7 +89,7 @@ def seed_demo():
     db.session.flush()
     from .planning import seed_demo_campaign
     campaign = seed_demo_campaign()
-    from .inspections import DEMO_PIN, seed_demo_inspections
+    from .inspections import seed_demo_inspections
     field = seed_demo_inspections()
     db.session.flush()
     from .cases import seed_demo_cases
@@ -74,7 +103,4 @@ def seed_demo():
                + f"; {field['stops']} field inspection(s) planned"
                + (f", inspection {field['completed']} completed" if field["completed"] else "")
                + (f"; {cases} cases" if cases else "") + (f"; {notices} notices issued" if notices else ""))
-    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}; officers confirm on a colleague's tablet "
-               f"with PIN {DEMO_PIN}):")
-    for username, full_name, roles, department, region, _ in DEMO_USERS:
-        click.echo(f"  {username:22} {','.join(roles):15} {department:18} {region}  {full_name}")
+    _echo_logins()
