@@ -61,8 +61,7 @@ def evidence_body(inspection: Inspection, evidence: Evidence) -> dict:
 
 
 def violation_body(violation: Violation, see_restricted: bool, referral: Referral | None = None) -> dict:
-    catalogue = svc._catalogue()
-    entry = catalogue.violation_types.get(violation.type_code)
+    entry = svc.violation_type_for(violation)
     hidden = violation.restricted and not see_restricted
     body = {"id": violation.id, "inspection_id": violation.inspection_id, "entity_id": violation.entity_id,
             "type_code": violation.type_code, "title": entry.title(_locale()) if entry else violation.type_code,

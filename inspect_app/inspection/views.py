@@ -28,7 +28,7 @@ from ..registry.queries import entity_query, scope_to_user
 from . import services
 from .forms import (AnswerForm, CheckInForm, EvidenceForm, ManualInspectionForm, PartnerAttestForm, RefusalForm,
                     StartForm, ViolationForm, WithdrawForm)
-from .models import Evidence, Inspection, Signature
+from .models import Evidence, Inspection, Signature, Violation
 
 bp = Blueprint("inspection", __name__)
 
@@ -80,9 +80,10 @@ def evidence_url(evidence: Evidence, display: bool = True) -> str:
 
 
 @bp.app_template_global()
-def violation_title(code: str) -> str:
-    entry = current_app.extensions["inspect_checklists"].violation_types.get(code)
-    return entry.title(_locale()) if entry else code
+def violation_title(violation: Violation) -> str:
+    """A recorded violation's title as its inspection pinned the catalogue."""
+    entry = services.violation_type_for(violation)
+    return entry.title(_locale()) if entry else violation.type_code
 
 
 @bp.app_template_global()
@@ -381,7 +382,9 @@ def violations(inspection_id: int):
     catalogue = current_app.extensions["inspect_checklists"]
     proposals = services.proposed_violations(inspection) if inspection.status == "in_progress" else []
     recorded_codes = {v.type_code for v in inspection.violations}
-    others = [v for v in catalogue.violation_types_for(inspection.entity.kind) if v.code not in recorded_codes]
+    pinned = services.violation_types_of(inspection)  # as the inspection pinned them, not as edited since
+    others = [pinned[v.code] for v in catalogue.violation_types_for(inspection.entity.kind)
+              if v.code in pinned and v.code not in recorded_codes]
     referrals = _referrals(inspection)
     return _workspace(inspection, "violations", "violations", form=form, proposals=proposals, others=others,
                       withdraw_form=WithdrawForm(),
