@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from ..api.idempotency import never_stored
 from ..api.schemas import PageArgsSchema, page_schema, paginate
 from ..auth.permissions import authorize, can, login_required, permission_required, public
 from ..errors import ApiError, InvalidData
@@ -450,6 +451,7 @@ class ReferralReveal(MethodView):
     @permission_required("referrals.restricted")
     @referrals_blp.arguments(RevealSchema)
     @referrals_blp.response(200, RevealedSchema)
+    @never_stored
     def post(self, data, referral_id):
         """Victims' details for the receiving department's liaison roles; the reading is audited."""
         referral = _load_referral(referral_id)

@@ -58,6 +58,7 @@ __all__ = [
     "evidence_file", "build_record", "record_hash", "progress",
     "cancel_inspection", "set_officer_pin", "withdraw_violation",
     "violation_types_of", "violation_type_at", "violation_type_for", "pinned_types_by_inspection",
+    "can_reveal_id_numbers", "reveal_roster_number",
 ]
 
 
@@ -659,6 +660,51 @@ def _unmask_roster(inspection: Inspection, item: ChecklistItem, entries: list[di
             entry = {**entry, "id_number": decrypt_id_number(token)}
         resolved.append(entry)
     return resolved
+
+
+class NoSuchPerson(LookupError):
+    """No roster answer to this item, or no person with this line number in it (404)."""
+
+
+def can_reveal_id_numbers(user, inspection: Inspection) -> bool:
+    """Full identity numbers of the inspection's rosters: holders of ``id_numbers.reveal`` (police liaisons,
+    for referrals) in the inspection's county."""
+    from ..auth.permissions import can
+    return can(user, "id_numbers.reveal", inspection)
+
+
+def reveal_roster_number(inspection: Inspection, user, item_code: str, index: Any, *, reason: Any) -> dict:
+    """One roster person's full identity-card number, for :func:`can_reveal_id_numbers` users; the reason
+    is required and each reading is audited (where, the masked number, the reason, the reader; never the
+    number). Works at any state of the inspection: the police may need it before completion.
+
+    Raises PermissionError (403) for anyone else, InvalidData (422) without a reason or when the person's
+    number was invalid, :class:`NoSuchPerson` (404) when the item or line is not there."""
+    from ..checklist.roster import UndecryptableIdNumber, reveal_id_number
+    if not can_reveal_id_numbers(user, inspection):
+        raise PermissionError("id_numbers.reveal")
+    reason = _text(reason, "reason", limit=500)
+    if not reason:
+        raise InvalidData({"reason": [_l("Say why you need the full number (e.g. the referral it is for).")]})
+    answer = next((a for a in inspection.answers if a.item_code == item_code), None)
+    people = answer.value.get("people") if answer is not None and isinstance(answer.value, dict) else None
+    if not isinstance(people, list):
+        raise NoSuchPerson(f"no roster answer to {item_code!r}")
+    person = next((p for p in people if isinstance(p, dict) and str(p.get("index")) == str(index)), None)
+    if person is None:
+        raise NoSuchPerson(f"no line {index!r} in the roster of {item_code!r}")
+    if not person.get("id_encrypted"):
+        raise InvalidData({"index": [_l("This person's number was missing or invalid: there is no full number "
+                                        "to read.")]})
+    try:
+        number = reveal_id_number(user, person["id_encrypted"], reason,
+                                  context={"inspection_id": inspection.id, "item_code": answer.item_code,
+                                           "index": person.get("index"), "name": person.get("name")})
+    except UndecryptableIdNumber:
+        raise InspectionStateError(_l("The stored number cannot be decrypted with the configured key."),
+                                   code="undecryptable_id_number") from None
+    return {"inspection_id": inspection.id, "item_code": answer.item_code, "index": person.get("index"),
+            "name": person.get("name"), "id_masked": person.get("id_masked"), "id_number": number}
 
 
 def answer_public_value(answer: Answer) -> Any:
