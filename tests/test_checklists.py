@@ -175,7 +175,7 @@ def _edit(path: Path, old: str, new: str) -> None:
      ["item 5 (cctv_retention_days): field 'fail_if.parameter': unknown parameter cctv_days"]),
     ("entertainment_venue.culture.yaml", "    violation: ev_banned_location\n    unconfirmed: true\n",
      "    violation: ev_banned_location\n",
-     ["item 20 (school_distance_m): field 'unconfirmed': must be true", "venue_school_distance_m"]),
+     ["item 21 (school_distance_m): field 'unconfirmed': must be true", "venue_school_distance_m"]),
     ("entertainment_venue.culture.yaml", "{law: venue_reg, article: 15}", "{law: venue_regulations, article: 15}",
      ["item 4 (cctv_running): field 'basis.0.law': unknown law venue_regulations"]),
     ("entertainment_venue.hrss.yaml", "{under: 18, violation: ev_minors_employed, group: employment}",
