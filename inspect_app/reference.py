@@ -134,6 +134,18 @@ def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def yaml_error(path: Path, exc: yaml.YAMLError) -> str:
+    """One line naming the file and the line and column where the parser gave up, e.g.
+    ``checklists/x.yaml: not valid YAML at line 12, column 5: while parsing a block mapping: expected <block end>``."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and mark is not None and context_mark.line != mark.line:
+        context = f"{context} (from line {context_mark.line + 1})"
+    what = ": ".join(str(p) for p in (context, getattr(exc, "problem", None)) if p) or " ".join(str(exc).split())
+    return f"{path}: not valid YAML{where}: {what}"
+
+
 def _read_mapping(path: Path) -> dict:
     try:
         with path.open(encoding="utf-8") as fh:
@@ -141,7 +153,7 @@ def _read_mapping(path: Path) -> dict:
     except FileNotFoundError:
         raise ReferenceDataError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
-        raise ReferenceDataError(f"{path}: not valid YAML: {exc}") from None
+        raise ReferenceDataError(yaml_error(path, exc)) from None
     if not isinstance(data, dict):
         raise ReferenceDataError(f"{path}: expected a mapping at the top level")
     return data

@@ -205,3 +205,58 @@ def test_case_list_is_scoped_and_filtered(app, client, make_user, token_for):
     by_dept = client.get("/api/v1/cases?scope=department", headers=token_for("boss.samr")).json
     assert [c["acting_department"] for c in by_dept["items"]] == ["samr"]
     assert client.get("/api/v1/cases?status=closed", headers=token_for("boss.samr")).json["total"] == 0
+
+
+def test_culture_and_police_team_records_minors_employed_and_the_case_goes_to_hrss(app, make_user):
+    """条例 Art 24 / Art 52: a team without hrss (culture with a police officer) still records minors employed
+    in a venue, from the culture list; the labour department acts on it, so the case is hrss's (handled by
+    the culture lead until it is transferred)."""
+    import io
+    from datetime import datetime, timezone
+
+    from inspect_app.auth.models import User
+    from inspect_app.cases.models import Case
+    from inspect_app.cases.penalty import case_range
+    from inspect_app.inspection import services as svc
+    from inspect_app.inspection.models import Inspection
+    from tests.inspection_helpers import (PIN, SITE, failing_answer, make_inspection, noisy_jpeg, passing_answer,
+                                          set_pins, signature_png)
+    from tests.inspection_helpers import make_entity as make_place
+    culture = make_user("culture.one", roles=("inspector",), department="culture")
+    police = make_user("police.one", roles=("inspector",), department="police")
+    set_pins(app, [culture, police])
+    inspection_id = make_inspection(app, make_place(app, kind="entertainment_venue"), [culture, police],
+                                    lead="culture")
+    item = "entertainment_venue.culture.minors_employed"
+    with app.test_request_context():
+        inspection = db.session.get(Inspection, inspection_id)
+        lead, partner = db.session.get(User, culture), db.session.get(User, police)
+        svc.start_inspection(inspection, lead, party_name="王建国", party_role="店长")
+        assert [c.code for c in inspection.checklists] == ["entertainment_venue.culture", "joint.red_flags"]
+        svc.attest(inspection, lead, lead, method="session")
+        svc.attest(inspection, lead, partner, method="pin", secret=PIN)
+        svc.check_in(inspection, lead, lat=SITE[0], lon=SITE[1], accuracy_m=9.0, at=datetime.now(timezone.utc))
+        for _checklist, items in svc.pinned_items(inspection):
+            for one in items:
+                body = failing_answer(one) if one.code == item else passing_answer(one)
+                svc.save_answer(inspection, lead, one.code, result=body.get("result"), value=body.get("value"),
+                                note=body.get("note"))
+        proposed = [p for p in svc.proposed_violations(inspection) if p["item_code"] == item]
+        assert [(p["type_code"], p["acting_department"]) for p in proposed] == [("ev_minors_employed", "hrss")]
+        photo = svc.add_evidence(inspection, lead, io.BytesIO(noisy_jpeg(seed=52)))
+        svc.record_violation(inspection, lead, type_code="ev_minors_employed", item_code=item,
+                             description="服务员张某（17岁）自2026年6月起在场所陪唱", evidence_ids=[photo.id],
+                             quantities={"persons": 1, "months": 3})
+        for officer in (lead, partner):
+            svc.sign(inspection, lead, role="officer", signer_name="", officer=officer, png=signature_png())
+        svc.sign(inspection, lead, role="party", signer_name="王建国", png=signature_png())
+        svc.complete(inspection, lead)
+        db.session.commit()
+    cases = case_ids(app, inspection_id)
+    assert set(cases) == {"hrss"}
+    with app.test_request_context():
+        case = db.session.get(Case, cases["hrss"])
+        assert [v.type_code for v in case.violations] == ["ev_minors_employed"]
+        assert case.acting_department == "hrss" and case.handling_department == "culture"
+        computed = case_range(case)
+        assert (computed["min"], computed["max"]) == (15000, 15000)  # 5,000 yuan per minor per month

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -175,7 +176,7 @@ def _edit(path: Path, old: str, new: str) -> None:
      ["item 5 (cctv_retention_days): field 'fail_if.parameter': unknown parameter cctv_days"]),
     ("entertainment_venue.culture.yaml", "    violation: ev_banned_location\n    unconfirmed: true\n",
      "    violation: ev_banned_location\n",
-     ["item 20 (school_distance_m): field 'unconfirmed': must be true", "venue_school_distance_m"]),
+     ["item 21 (school_distance_m): field 'unconfirmed': must be true", "venue_school_distance_m"]),
     ("entertainment_venue.culture.yaml", "{law: venue_reg, article: 15}", "{law: venue_regulations, article: 15}",
      ["item 4 (cctv_running): field 'basis.0.law': unknown law venue_regulations"]),
     ("entertainment_venue.hrss.yaml", "{under: 18, violation: ev_minors_employed, group: employment}",
@@ -251,6 +252,45 @@ def test_every_problem_is_reported_at_once(dirs):
     assert "unknown violation type samr_fake_ads" in str(exc.value)
     assert "unknown kind matchmaker" in str(exc.value)
     assert isinstance(exc.value, ReferenceDataError)
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if text in line)
+
+
+def test_yaml_syntax_errors_in_two_files_are_listed_with_every_other_problem(dirs, runner):
+    checklists, registries = dirs
+    _edit(checklists / "job_agency.samr.yaml", "kind: job_agency\n", "kind: job_agency\n  broken: yes\n")
+    _edit(checklists / "marriage_agency.samr.yaml", 'fail_on: "no"', 'fail_on: "no')  # an unclosed quote
+    _edit(checklists / "job_agency.hrss.yaml", "violation: ja_deposit_taken", "violation: ja_deposit")
+    with pytest.raises(ChecklistError) as exc:
+        catalogue(checklists, registries)
+    lines = str(exc.value).splitlines()
+    samr_line = _line_of(checklists / "job_agency.samr.yaml", "broken: yes")
+    assert f"{checklists / 'job_agency.samr.yaml'}: not valid YAML at line {samr_line}, column 9: " \
+           "mapping values are not allowed in this context" in lines
+    marriage = [line for line in lines if line.startswith(f"{checklists / 'marriage_agency.samr.yaml'}: ")]
+    assert len(marriage) == 1 and re.search(r": not valid YAML at line \d+, column \d+: ", marriage[0])
+    assert any("item 11 (deposits): field 'violation': unknown violation type ja_deposit " in line for line in lines)
+    # the kinds listing the two unreadable checklists are not told that they do not exist
+    assert len(lines) == 3, lines
+    cli = runner.invoke(args=["checklists", "validate", "--checklists", str(checklists)])
+    assert cli.exit_code == 1
+    assert "3 problem(s) found" in cli.output and "column 9: mapping values are not allowed" in cli.output
+    assert "unknown violation type ja_deposit" in cli.output
+    assert "marriage_agency.samr.yaml: not valid YAML" in cli.output
+
+
+def test_an_unreadable_catalogue_file_is_reported_once_with_the_other_files_problems(dirs):
+    checklists, registries = dirs
+    _edit(checklists / "laws.yaml", "laws:\n", "laws:\n  - code: [unclosed\n")
+    _edit(checklists / "job_agency.samr.yaml", "kind: job_agency\n", "kind: job_agency\n  broken: yes\n")
+    with pytest.raises(ChecklistError) as exc:
+        catalogue(checklists, registries)
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 2, lines  # not one "unknown law" per citation of every other file
+    assert lines[0].startswith(f"{checklists / 'laws.yaml'}: not valid YAML at line ")
+    assert lines[1].startswith(f"{checklists / 'job_agency.samr.yaml'}: not valid YAML at line ")
 
 
 def test_broken_checklist_stops_the_app(dirs):

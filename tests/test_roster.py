@@ -226,3 +226,156 @@ def test_only_police_liaisons_read_full_numbers_and_each_reading_is_audited(app,
         event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reveal")).one()
         assert event.after["masked"] == number[:6] + "********" + number[-4:]
         assert number not in json.dumps(event.after, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a full number from a recorded roster: API and the record page
+
+ROSTER_ITEM = "entertainment_venue.hrss.staff_roster"
+
+
+def _completed_venue_with_roster(app, make_user, people: list[dict]) -> dict:
+    """A venue inspected by an hrss and a culture inspector, its roster answered with ``people`` (adults and
+    invalid numbers: no violation), every other item passed, completed."""
+    from datetime import datetime, timezone
+
+    from inspect_app.auth.models import User
+    from inspect_app.extensions import db
+    from inspect_app.inspection import services as svc
+    from inspect_app.inspection.models import Inspection
+    from tests.inspection_helpers import (PIN, SITE, make_entity, make_inspection, make_team, passing_answer,
+                                          set_pins, signature_png)
+    team = make_team(make_user)
+    set_pins(app, [team["hrss"], team["culture"]])
+    inspection_id = make_inspection(app, make_entity(app, kind=VENUE), [team["hrss"], team["culture"]])
+    with app.test_request_context():
+        inspection = db.session.get(Inspection, inspection_id)
+        hrss, culture = db.session.get(User, team["hrss"]), db.session.get(User, team["culture"])
+        svc.start_inspection(inspection, hrss, party_name="王建国", party_role="店长")
+        svc.attest(inspection, hrss, hrss, method="session")
+        svc.attest(inspection, hrss, culture, method="pin", secret=PIN)
+        svc.check_in(inspection, hrss, lat=SITE[0], lon=SITE[1], accuracy_m=8.0, at=datetime.now(timezone.utc))
+        for _checklist, items in svc.pinned_items(inspection):
+            for item in items:
+                body = {"value": people} if item.code == ROSTER_ITEM else passing_answer(item)
+                svc.save_answer(inspection, hrss, item.code, result=body.get("result"), value=body.get("value"),
+                                note=body.get("note"))
+        for officer in (hrss, culture):
+            svc.sign(inspection, hrss, role="officer", signer_name="", officer=officer, png=signature_png())
+        svc.sign(inspection, hrss, role="party", signer_name="王建国", png=signature_png())
+        svc.complete(inspection, hrss)
+        db.session.commit()
+    return {"team": team, "inspection_id": inspection_id}
+
+
+@pytest.fixture
+def roster_record(app, make_user):
+    number = id_number(date(1990, 5, 17), serial="246")
+    done = _completed_venue_with_roster(app, make_user, [
+        {"name": "王小明", "id_number": number, "post": "服务员", "hired_on": "2026-01-05"},
+        {"name": "李四", "id_number": "140602199013"}])  # invalid: flagged, nothing to read
+    make_user("other.police", roles=("police_liaison",), department="police", region="140681")
+    return {**done, "number": number, "masked": number[:6] + "********" + number[-4:]}
+
+
+def _reveal_url(done: dict, index: int = 1, item: str = ROSTER_ITEM) -> str:
+    return f"/api/v1/inspections/{done['inspection_id']}/answers/{item}/people/{index}/reveal"
+
+
+def test_police_liaison_reads_one_full_number_with_a_reason_and_the_reading_is_audited(
+        app, client, token_for, roster_record):
+    from inspect_app.audit.models import AuditEvent
+    from inspect_app.extensions import db
+    done = roster_record
+    police = token_for("t.police")
+    # everyone else is refused, whatever the reason: the team's own inspectors, a supervisor, another county
+    for username in ("t.hrss", "t.culture", "t.supervisor", "t.planner", "other.police"):
+        r = client.post(_reveal_url(done), headers=token_for(username), json={"reason": "核对身份"})
+        assert r.status_code == 403, username
+        assert done["number"] not in r.get_data(as_text=True)
+    # a reason is required: a field error, in the user's language
+    missing = client.post(_reveal_url(done), headers=police, json={})
+    assert missing.status_code == 422 and set(missing.json["error"]["fields"]) == {"reason"}
+    assert "说明" in missing.json["error"]["fields"]["reason"][0]
+    blank = client.post(_reveal_url(done), headers={**police, "Accept-Language": "en"}, json={"reason": "   "})
+    assert blank.status_code == 422 and "Say why" in blank.json["error"]["fields"]["reason"][0]
+    # a person whose number was invalid has none to read; a line or item that is not there is 404
+    invalid = client.post(_reveal_url(done, index=2), headers=police, json={"reason": "移送公安"})
+    assert invalid.status_code == 422 and set(invalid.json["error"]["fields"]) == {"index"}
+    assert client.post(_reveal_url(done, index=9), headers=police, json={"reason": "移送公安"}).status_code == 404
+    assert client.post(_reveal_url(done, item="entertainment_venue.culture.licence"), headers=police,
+                       json={"reason": "移送公安"}).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "reveal")) == 0  # nothing read so far
+    # the police liaison of the county, with a reason (and a tablet's Idempotency-Key, never honoured here)
+    r = client.post(_reveal_url(done), headers={**police, "Idempotency-Key": "reveal-1"},
+                    json={"reason": "移送公安：核实从业人员身份"})
+    assert r.status_code == 200, r.json
+    assert r.json == {"inspection_id": done["inspection_id"], "item_code": ROSTER_ITEM, "index": 1,
+                      "name": "王小明", "id_masked": done["masked"], "id_number": done["number"]}
+    assert r.headers["Cache-Control"] == "no-store"
+    again = client.post(_reveal_url(done), headers={**police, "Idempotency-Key": "reveal-1"},
+                        json={"reason": "移送公安：核实从业人员身份"})
+    assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers  # read again, not replayed
+    with app.app_context():
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reveal")
+                                    .order_by(AuditEvent.id)).all()
+        assert len(events) == 2
+        assert events[0].actor == "t.police" and events[0].after["reason"] == "移送公安：核实从业人员身份"
+        assert (events[0].after["inspection_id"], events[0].after["item_code"], events[0].after["index"]) == \
+            (done["inspection_id"], ROSTER_ITEM, 1)
+        assert events[0].after["masked"] == done["masked"]
+        # the number is kept nowhere in clear: not in the audit log, not as a stored response to replay
+        dumped = "".join(json.dumps([e.before, e.after], ensure_ascii=False)
+                         for e in db.session.scalars(sa.select(AuditEvent)))
+        assert done["number"] not in dumped
+        from inspect_app.api.models import IdempotencyKey
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_the_full_number_appears_in_no_other_response(app, client, token_for, auth, roster_record):
+    done = roster_record
+    inspection = done["inspection_id"]
+    police = token_for("t.police")
+    assert client.post(_reveal_url(done), headers=police, json={"reason": "移送公安"}).status_code == 200
+    for username in ("t.police", "t.hrss", "t.supervisor"):
+        headers = token_for(username)
+        for url in (f"/api/v1/inspections/{inspection}", f"/api/v1/inspections/{inspection}/record",
+                    f"/api/v1/violations?inspection_id={inspection}"):
+            r = client.get(url, headers=headers)
+            assert r.status_code in (200, 403), url
+            assert done["number"] not in r.get_data(as_text=True), (username, url)
+    detail = client.get(f"/api/v1/inspections/{inspection}", headers=police).json
+    roster = next(a for a in detail["answers"] if a["item_code"] == ROSTER_ITEM)["value"]["people"]
+    assert roster[0]["id_masked"] == done["masked"] and "id_encrypted" not in roster[0]
+    auth.login("t.police")
+    page = client.get(f"/inspections/{inspection}/record").get_data(as_text=True)
+    assert done["masked"] in page and done["number"] not in page
+
+
+def test_record_page_reveal_form_for_police_liaisons_only(app, client, auth, roster_record):
+    from tests.conftest import csrf_from
+    done = roster_record
+    url = f"/inspections/{done['inspection_id']}/record"
+    action = f"/inspections/{done['inspection_id']}/roster/{ROSTER_ITEM}/reveal"
+    auth.login("t.hrss")  # the team sees the roster masked, and no way to read it in full
+    page = client.get(url)
+    assert done["masked"] in page.get_data(as_text=True) and action not in page.get_data(as_text=True)
+    assert client.post(action, data={"csrf_token": csrf_from(page.data), "index": "1",
+                                     "reason": "好奇"}).status_code == 403
+    auth.logout()
+    auth.login("t.police")
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert action in html and done["number"] not in html
+    token = csrf_from(page.data)
+    refused = client.post(action, data={"csrf_token": token, "index": "1", "reason": " "})
+    assert refused.status_code == 422
+    assert "说明需要完整号码的原因" in refused.get_data(as_text=True)
+    assert done["number"] not in refused.get_data(as_text=True)
+    shown = client.post(action, data={"csrf_token": token, "index": "1", "reason": "移送公安：核实身份"})
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert f'data-id-revealed>{done["number"]}<' in shown.get_data(as_text=True)
+    # on that response only
+    assert done["number"] not in client.get(url).get_data(as_text=True)

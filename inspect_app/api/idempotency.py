@@ -10,7 +10,7 @@ import hashlib
 import re
 
 import sqlalchemy as sa
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,20 @@ from .models import IdempotencyKey
 HEADER = "Idempotency-Key"
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,100}$")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def never_stored(view):
+    """Mark an API write whose answer must never be kept (a full identity number, victims' details): its
+    Idempotency-Key is ignored, so a resend reads again (and is audited again) instead of a stored copy."""
+    view._never_stored = True
+    return view
+
+
+def _never_stored() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    handler = getattr(view_class, request.method.lower(), None) if view_class is not None else view
+    return bool(getattr(handler, "_never_stored", False))
 
 
 def _fingerprint() -> str:
@@ -63,6 +77,8 @@ def check_idempotency_key():
         return None
     if not current_user.is_authenticated:
         return None  # the access check answers 401 first
+    if _never_stored():
+        return None
     if not KEY_RE.match(key):
         raise ApiError(400, _("Idempotency-Key must be 1 to 100 visible ASCII characters."),
                        code="bad_idempotency_key")

@@ -1,7 +1,7 @@
 """/api/v1/cases, /api/v1/referrals and /api/v1/tipoffs (design.md 4.2)."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -9,11 +9,13 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from ..api.idempotency import never_stored
 from ..api.schemas import PageArgsSchema, page_schema, paginate
 from ..auth.permissions import authorize, can, login_required, permission_required, public
 from ..errors import ApiError, InvalidData
 from ..extensions import db, limiter
 from ..inspection.models import REFERRAL_STATUSES, Referral
+from ..inspection.services import violation_type_for
 from ..registry.models import Entity
 from . import referrals as referral_services
 from . import tipoffs as tipoff_services
@@ -38,7 +40,7 @@ def _locale() -> str:
 # Cases
 
 def _violation(v, case) -> dict:
-    vtype = current_app.extensions["inspect_checklists"].violation_types.get(v.type_code)
+    vtype = violation_type_for(v)
     hidden = v.restricted and not can(current_user, "cases.manage", case)
     return {"id": v.id, "type_code": v.type_code, "title": vtype.title(_locale()) if vtype else v.type_code,
             "item_code": v.item_code, "acting_department": v.acting_department, "severity": v.severity,
@@ -449,6 +451,7 @@ class ReferralReveal(MethodView):
     @permission_required("referrals.restricted")
     @referrals_blp.arguments(RevealSchema)
     @referrals_blp.response(200, RevealedSchema)
+    @never_stored
     def post(self, data, referral_id):
         """Victims' details for the receiving department's liaison roles; the reading is audited."""
         referral = _load_referral(referral_id)

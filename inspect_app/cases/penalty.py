@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..checklist.catalogue import CONDITIONS, FINE_UNITS, MEASURES
@@ -161,7 +160,7 @@ def case_range(case, overrides: dict | None = None, *, serious: bool = False,
 
     ``overrides`` maps a violation id (int or str) to inputs that replace its recorded quantities.
     """
-    catalogue = current_app.extensions["inspect_checklists"]
+    from ..inspection.services import violation_type_for
     if refused is None:
         refused = case.status == "not_rectified" or any(e.to_status == "not_rectified" for e in case.events)
     facts = Facts(refused_to_rectify=refused, serious=serious)
@@ -176,7 +175,7 @@ def case_range(case, overrides: dict | None = None, *, serious: bool = False,
         inputs = dict(violation.quantities or {})
         extra = (overrides or {}).get(violation.id) or (overrides or {}).get(str(violation.id)) or {}
         inputs.update({k: v for k, v in extra.items() if k in INPUTS and v not in (None, "")})
-        entry = violation_range(violation, catalogue.violation_types.get(violation.type_code), inputs, facts)
+        entry = violation_range(violation, violation_type_for(violation), inputs, facts)
         items.append(entry)
         missing += [{"violation_id": violation.id, "input": key} for key in entry["missing"]]
     for_entity = [i for i in items if i["payer"] == "entity"]

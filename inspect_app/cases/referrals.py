@@ -203,7 +203,8 @@ def referral_for_transfer(case, to: str, user, data: dict) -> Referral:
 
 
 def _violation_summary(violation: Violation) -> str:
-    vtype = current_app.extensions["inspect_checklists"].violation_types.get(violation.type_code)
+    from ..inspection.services import violation_type_for
+    vtype = violation_type_for(violation)
     return vtype.title_zh if vtype else violation.type_code
 
 

@@ -26,6 +26,7 @@ from ..auth.models import User, UserRole
 from ..errors import InvalidData
 from ..extensions import db
 from ..inspection.models import Answer, Inspection, InspectionMember, Referral, Violation
+from ..inspection.services import violation_type_for
 from ..registry.services import IllegalTransition
 from ..util import now_utc
 from ..workdays import add_workdays, is_workday
@@ -107,10 +108,6 @@ class CaseStateError(Exception):
 
 def transition_permission(to_status: str) -> str:
     return TRANSITION_PERMISSIONS.get(to_status, "cases.manage")
-
-
-def _catalogue():
-    return current_app.extensions["inspect_checklists"]
 
 
 def _reference():
@@ -214,7 +211,7 @@ def form_cases(inspection: Inspection, actor_id: int | None = None) -> list[Case
 
 
 def _violation_title(violation: Violation) -> str:
-    vtype = _catalogue().violation_types.get(violation.type_code)
+    vtype = violation_type_for(violation)
     return vtype.title_zh if vtype else violation.type_code
 
 
@@ -294,9 +291,10 @@ def transition(case: Case, to_status: str, user, reason: str, data: dict | None 
 
 
 def suggested_deadline(case: Case, ordered_on: date) -> date:
-    """The catalogue's deadline for the case: the longest of its violations' (each item has time)."""
-    days = [(_catalogue().violation_types.get(v.type_code).rectification or {}).get("deadline_working_days") or 0
-            for v in case.violations if _catalogue().violation_types.get(v.type_code)]
+    """The catalogue's deadline for the case: the longest of its violations' (each item has time), each as
+    its inspection pinned the catalogue."""
+    types = [violation_type_for(v) for v in case.violations]
+    days = [(vtype.rectification or {}).get("deadline_working_days") or 0 for vtype in types if vtype]
     return add_workdays(ordered_on, max(days, default=0))
 
 

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from ..auth.permissions import can
 from ..extensions import db
 from ..inspection.models import Inspection, Referral, Violation
+from ..inspection.services import violation_type_for
 from ..util import now_utc
 from .models import Case, TipOff
 
@@ -85,7 +86,7 @@ def _inspections(entity, user) -> list[Entry]:
         out.append(Entry(at, "inspection", f"{title} #{inspection.id}", inspection.status,
                          tags=[inspection.origin] + ([inspection.outcome] if inspection.outcome else [])))
     for violation in db.session.scalars(sa.select(Violation).where(Violation.entity_id == entity.id)):
-        vtype = _catalogue().violation_types.get(violation.type_code)
+        vtype = violation_type_for(violation)
         detail = "" if violation.restricted and not can(user, "cases.manage", violation) else violation.description
         out.append(Entry(violation.created_dt, "violation", vtype.title(_locale()) if vtype else violation.type_code,
                          detail, tags=["criminal"] if violation.criminal else []))
@@ -155,11 +156,6 @@ def _notices(entity, user) -> list[Entry]:
                          if getattr(notice, name, None))
         out.append(Entry(at, "notice", title or str(_l("Notice"))))
     return out
-
-
-def _catalogue():
-    from flask import current_app
-    return current_app.extensions["inspect_checklists"]
 
 
 def _department(code: str) -> str:

@@ -18,6 +18,7 @@ from ..auth.permissions import authorize, can, login_required, permission_requir
 from ..errors import InvalidData
 from ..extensions import db
 from ..inspection.models import Referral
+from ..inspection.services import violation_type_for
 from . import referrals as referral_services
 from .clocks import case_clocks, deadline_panel, horizon_for, local_today, scoped_cases
 from .forms import (STEP_FIELDS, AcknowledgeForm, OutcomeForm, PenaltyForm, PublicationForm, ReasonForm,
@@ -122,10 +123,9 @@ def _referral_form(case: Case) -> ReferralForm:
 
 def catalogue_referrals(case: Case) -> list[dict]:
     """What the catalogue says must or may be referred for the case's violations."""
-    catalogue = current_app.extensions["inspect_checklists"]
     out = []
     for violation in case.violations:
-        vtype = catalogue.violation_types.get(violation.type_code)
+        vtype = violation_type_for(violation)
         if vtype and vtype.referral:
             out.append({"title": vtype.title(_locale()), "type": vtype.referral["type"],
                         "department": vtype.referral["department"], "mandatory": vtype.referral["mandatory"],
@@ -155,7 +155,7 @@ def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, 
         referral_form=referral_form, referrals=referrals, referral_kinds=referral_services.KIND_LABELS,
         referral_statuses=referral_services.STATUS_LABELS, execution_labels=EXECUTION_LABELS,
         catalogue_referrals=catalogue_referrals(case),
-        adjustment_labels=ADJUSTMENT_LABELS, catalogue=current_app.extensions["inspect_checklists"],
+        adjustment_labels=ADJUSTMENT_LABELS, violation_types={v.id: violation_type_for(v) for v in case.violations},
         locale=_locale())
     return html, status
 

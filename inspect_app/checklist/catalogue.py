@@ -243,6 +243,18 @@ class Checklist:
         return sum(1 for item in self.items if item.unconfirmed)
 
 
+def violation_catalogue_content(violation_types: dict[str, ViolationType]) -> dict:
+    """Every catalogue entry as plain data: the content a pinned violation catalogue is hashed over."""
+    return {"schema": CONTENT_SCHEMA,
+            "violation_types": {code: violation_types[code].to_dict() for code in sorted(violation_types)}}
+
+
+def violation_types_from_content(content: dict) -> dict[str, ViolationType]:
+    if content.get("schema") != CONTENT_SCHEMA:
+        raise ValueError(f"violation catalogue content schema {content.get('schema')!r} is not supported")
+    return {code: ViolationType.from_dict(entry) for code, entry in content["violation_types"].items()}
+
+
 class ChecklistCatalogue:
     """Every checklist, the violation catalogue, the laws and the parameters of one deployment."""
 
@@ -255,6 +267,18 @@ class ChecklistCatalogue:
         self.checklists = checklists
         self.kind_checklists = kind_checklists
         self.directory = directory
+        self._violation_content: dict | None = None
+
+    @property
+    def violation_content(self) -> dict:
+        """The violation catalogue as content (what an inspection pins beside its checklists)."""
+        if self._violation_content is None:
+            self._violation_content = violation_catalogue_content(self.violation_types)
+        return self._violation_content
+
+    @property
+    def violation_version(self) -> str:
+        return content_version(self.violation_content)
 
     def for_kind(self, kind: str) -> list[Checklist]:
         """What an inspection of ``kind`` carries: the kind's checklists in its order, then any joint

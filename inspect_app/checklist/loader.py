@@ -4,6 +4,8 @@ Like ``registries/``, the files are the source of truth and are checked at start
 the application with every problem found, each naming the file, the entry (checklist and item) and the
 field. Every reference must resolve: laws, departments, kinds and their subtypes, violation types and
 parameters; every checklist a kind lists must exist and be that kind's; duplicate codes are refused.
+A file that is not valid YAML is one problem (with the line and column) among the others: the other files
+are still checked, and what refers to the unreadable file is not reported again.
 
 ``checklists/laws.yaml``, ``parameters.yaml`` and ``violation_types.yaml`` are the catalogue; every
 other ``*.yaml`` there is one checklist (see checklists/README.md for the format).
@@ -26,6 +28,7 @@ CATALOGUE_FILES = (LAWS_FILE, PARAMETERS_FILE, VIOLATIONS_FILE)
 CONFIDENCE = ("Q", "Q2", "RC", "U")
 CHECKLIST_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}(\.[a-z][a-z0-9_]{1,39})+$",
                                  error="must be dotted lower-case codes, e.g. job_agency.hrss")
+CODE_FROM_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}(\.[a-z][a-z0-9_]{1,39})+$")
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 TEXT = validate.Length(min=1)
 
@@ -371,12 +374,26 @@ def _schema_errors(where: str, exc: ValidationError) -> list[str]:
     return [f"{where}: field '{f}': {m}" for f, m in _flatten(exc.messages)]
 
 
+class _Unreadable(set):
+    """The failed codes of a catalogue file that could not be read at all: every code counts as failed,
+    so that nothing referring to the file is reported again."""
+
+    def __contains__(self, code) -> bool:
+        return True
+
+
 def _load_list(path: Path, top_key: str, noun: str, schema: Schema, errors: list[str]) -> tuple[dict, set]:
-    """Entries of one catalogue file by code, and the codes of entries that failed (not reported twice)."""
-    data = _read(path)
+    """Entries of one catalogue file by code, and the codes of entries that failed (not reported twice).
+    An unreadable file is reported once and gives no entries."""
+    try:
+        data = _read(path)
+    except ChecklistError as exc:
+        errors.append(str(exc))
+        return {}, _Unreadable()
     raw = data.get(top_key)
     if not isinstance(raw, list):
-        raise ChecklistError(f"{path}: expected a mapping with a list under '{top_key}'")
+        errors.append(f"{path}: expected a mapping with a list under '{top_key}'")
+        return {}, _Unreadable()
     for key in data:
         if key != top_key and not str(key).startswith("_"):
             errors.append(f"{path}: field '{key}': unknown top-level key (only '{top_key}' and _anchors)")
@@ -551,6 +568,7 @@ class _ChecklistContext:
         self.reference, self.resolver, self.errors = reference, resolver, errors
         self.parameters, self.bad_parameters = parameters, bad_parameters
         self.violation_types, self.bad_violations = violation_types, bad_violations
+        self.unreadable: set[str] = set()  # codes (from file names) of checklist files that are not valid YAML
 
     def parameter(self, code: str, where: str, field_name: str) -> dict | None:
         found = self.parameters.get(code)
@@ -635,8 +653,16 @@ def _resolve_item(raw: dict, checklist: dict, kind, ctx: _ChecklistContext, wher
 
 
 def _load_checklist(path: Path, ctx: _ChecklistContext) -> tuple[dict | None, str | None]:
-    """One checklist file: (content, code), or (None, code) when it has errors."""
-    raw = _read(path)
+    """One checklist file: (content, code), or (None, code) when it has errors. A file that cannot be read
+    is reported (with the line the parser stopped at) and its code guessed from its name (``<code>.yaml``),
+    so that a kind listing it is not also told that the checklist is unknown."""
+    try:
+        raw = _read(path)
+    except ChecklistError as exc:
+        ctx.errors.append(str(exc))
+        if CODE_FROM_NAME.match(path.stem):
+            ctx.unreadable.add(path.stem)
+        return None, None
     label = f"checklist {raw.get('code', '?')}"
     try:
         header = _ChecklistSchema().load(raw)
@@ -746,7 +772,7 @@ def load_catalogue(directory: str | Path, reference: ReferenceData) -> Checklist
                 bad_checklists.add(code)
             continue
         contents[code] = content
-    _check_kinds(reference, contents, sources, bad_checklists, errors)
+    _check_kinds(reference, contents, sources, bad_checklists | ctx.unreadable, errors)
     if errors:
         raise ChecklistError("\n".join(errors))
     checklists = {code: Checklist.from_content(content, source=str(sources[code]))

@@ -112,8 +112,9 @@ def decrypt_id_number(token: str) -> str:
         raise UndecryptableIdNumber("the token does not decrypt under the configured key") from None
 
 
-def reveal_id_number(user, token: str, reason: str) -> str:
-    """The full number for a user who holds ``id_numbers.reveal``; the reading is audited.
+def reveal_id_number(user, token: str, reason: str, *, context: dict | None = None) -> str:
+    """The full number for a user who holds ``id_numbers.reveal``; the reading is audited (the masked
+    number, the reason, the reader and ``context``, e.g. where the roster is; never the number).
 
     Raises PermissionError for anyone else (the number stays masked for them).
     """
@@ -126,7 +127,8 @@ def reveal_id_number(user, token: str, reason: str) -> str:
         raise ValueError("a reason is required to read a full identity number")
     number = decrypt_id_number(token)
     record_event(db.session, "reveal", "id_number", None,
-                 after={"masked": mask_id(number), "reason": reason.strip(), "by": user.username})
+                 after={**(context or {}), "masked": mask_id(number), "reason": reason.strip(),
+                        "by": user.username})
     return number
 
 

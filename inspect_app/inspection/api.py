@@ -13,7 +13,7 @@ import binascii
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from flask import current_app, send_file
+from flask import current_app, jsonify, send_file
 from flask.views import MethodView
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -23,6 +23,7 @@ from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..api.idempotency import never_stored
 from ..api.schemas import PageArgsSchema, page_schema, paginate
 from ..auth.permissions import authorize, can, permission_required
 from ..errors import ApiError, InvalidData
@@ -61,8 +62,7 @@ def evidence_body(inspection: Inspection, evidence: Evidence) -> dict:
 
 
 def violation_body(violation: Violation, see_restricted: bool, referral: Referral | None = None) -> dict:
-    catalogue = svc._catalogue()
-    entry = catalogue.violation_types.get(violation.type_code)
+    entry = svc.violation_type_for(violation)
     hidden = violation.restricted and not see_restricted
     body = {"id": violation.id, "inspection_id": violation.inspection_id, "entity_id": violation.entity_id,
             "type_code": violation.type_code, "title": entry.title(_locale()) if entry else violation.type_code,
@@ -594,6 +594,43 @@ class InspectionAnswer(MethodView):
         answer = svc.save_answer(inspection, current_user, item_code, result=data["result"], value=data["value"],
                                  note=data["note"])
         return answer_body(answer)
+
+
+class RevealIdInputSchema(Schema):
+    reason = fields.Raw(load_default=None, metadata={"description": "Why the full number is needed (audited)."})
+
+
+class RevealedIdSchema(Schema):
+    inspection_id = fields.Integer()
+    item_code = fields.String()
+    index = fields.Integer()
+    name = fields.String(allow_none=True)
+    id_masked = fields.String(allow_none=True)
+    id_number = fields.String()
+
+
+@blp.route("/inspections/<int:inspection_id>/answers/<item_code>/people/<int:index>/reveal")
+class RosterIdNumberReveal(MethodView):
+    @permission_required("id_numbers.reveal")
+    @blp.arguments(RevealIdInputSchema)
+    @blp.response(200, RevealedIdSchema)
+    @blp.alt_response(403, description="Not a police liaison of the inspection's county")
+    @blp.alt_response(404, description="No such roster item or line")
+    @blp.alt_response(422, description="No reason given, or the person's number was missing or invalid")
+    @never_stored
+    def post(self, data, inspection_id, item_code, index):
+        """The full identity-card number of one person of a staff roster, for police liaisons (for referrals).
+        A reason is required; each reading is audited. The answer is not cached nor kept for a replay."""
+        inspection = load_inspection(inspection_id)
+        try:
+            body = svc.reveal_roster_number(inspection, current_user, item_code, index, reason=data["reason"])
+        except PermissionError:
+            raise ApiError(403, _("Only police liaisons of this county may read full identity numbers.")) from None
+        except svc.NoSuchPerson:
+            raise ApiError(404, _("Not found.")) from None
+        response = jsonify(RevealedIdSchema().dump(body))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 @blp.route("/inspections/<int:inspection_id>/evidence")

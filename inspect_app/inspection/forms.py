@@ -85,3 +85,13 @@ class ManualInspectionForm(FlaskForm):
     scheduled_date = DateField(_l("Date"), validators=[DataRequired()])
     cause_note = TextAreaField(_l("Cause (tip-off, complaint, previous violation); empty for a plain check"),
                                validators=[Optional(), Length(max=1000)], render_kw={"rows": 3})
+
+
+class RevealIdForm(FlaskForm):
+    """A police liaison reads one roster person's full identity number, saying why (audited)."""
+
+    index = IntegerField(_l("Person"), validators=[InputRequired()])
+    reason = StringField(_l("Why you need the full number"),
+                         validators=[DataRequired(_l("Say why you need the full number (e.g. the referral it is "
+                                                     "for).")), Length(max=500)],
+                         render_kw={"autocomplete": "off"})

@@ -56,6 +56,10 @@ class Inspection(db.Model):
     # For a follow-up (re-inspection): the inspection it follows and the items it must cover.
     follows_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
     focus_items: Mapped[list | None] = mapped_column(sa.JSON)
+    # The violation catalogue pinned at the start (its SHA-256): what a past violation's title, penalty
+    # range and deadline are read from, whatever checklists/violation_types.yaml says later.
+    catalogue_version: Mapped[str | None] = mapped_column(
+        sa.String(64), sa.ForeignKey("violation_catalogue_versions.version"))
 
     members: Mapped[list[InspectionMember]] = relationship(back_populates="inspection",
                                                            cascade="all, delete-orphan",

@@ -57,6 +57,8 @@ __all__ = [
     "local_today", "is_member", "checklists_for", "item_index", "answer_public_value", "can_see_restricted",
     "evidence_file", "build_record", "record_hash", "progress",
     "cancel_inspection", "set_officer_pin", "withdraw_violation",
+    "violation_types_of", "violation_type_at", "violation_type_for", "pinned_types_by_inspection",
+    "can_reveal_id_numbers", "reveal_roster_number",
 ]
 
 
@@ -214,9 +216,9 @@ def assignment_summary(inspection: Inspection) -> dict:
         .where(Inspection.entity_id == entity.id, Inspection.status == "completed", Inspection.id != inspection.id)
         .order_by(Inspection.completed_dt.desc()).limit(1)).first()
     open_rows = db.session.execute(
-        sa.select(Violation.id, Violation.type_code, Violation.created_dt, Violation.criminal)
+        sa.select(Violation.id, Violation.inspection_id, Violation.type_code, Violation.created_dt, Violation.criminal)
         .where(Violation.entity_id == entity.id, Violation.status == "open").order_by(Violation.created_dt)).all()
-    catalogue = _catalogue()
+    types = pinned_types_by_inspection({row.inspection_id for row in open_rows})
     location = None
     if entity.lat is not None and entity.lon is not None:
         location = {"lat": entity.lat, "lon": entity.lon, "crs": "wgs84",
@@ -241,7 +243,7 @@ def assignment_summary(inspection: Inspection) -> dict:
         "last_inspection": ({"id": last.id, "date": last.completed_dt.astimezone(_zone()).date().isoformat(),
                              "outcome": last.outcome} if last else None),
         "open_violations": [{"id": row.id, "type_code": row.type_code, "criminal": row.criminal,
-                             "title": _type_title(catalogue.violation_types.get(row.type_code), row.type_code, locale),
+                             "title": _type_title(types[row.inspection_id].get(row.type_code), row.type_code, locale),
                              "date": row.created_dt.astimezone(_zone()).date().isoformat()} for row in open_rows],
         "location": location,
         "team": [{"user_id": m.user_id, "department": m.department_code} for m in inspection.members],
@@ -338,7 +340,7 @@ def start_inspection(inspection: Inspection, user, *, party_name: str | None = N
                      party_role: str | None = None) -> Inspection:
     """Pin the current checklist versions that apply (entity kind and the team's departments, plus the
     joint red-flag list), set ``in_progress`` and ``started_dt``. Idempotent for an inspection in progress."""
-    from ..checklist.services import pin_checklist
+    from ..checklist.services import pin_checklist, pin_violation_catalogue
     _writable(inspection, user, started=False)
     party_name = _text(party_name, "party_name", limit=100)
     party_role = _text(party_role, "party_role", limit=100)
@@ -353,13 +355,15 @@ def start_inspection(inspection: Inspection, user, *, party_name: str | None = N
         row = pin_checklist(checklist.code)
         inspection.checklists.append(InspectionChecklist(checklist_version_id=row.id, code=row.code,
                                                          version=row.version, position=position))
+    inspection.catalogue_version = pin_violation_catalogue().version
     inspection.status = "in_progress"
     inspection.started_dt = now_utc()
     inspection.party_name = party_name
     inspection.party_role = party_role
     db.session.flush()
     record_event(db.session, "inspection.start", "inspections", inspection.id,
-                 after={"by": _uid(user), "checklists": [f"{c.code}@{c.version[:12]}" for c in inspection.checklists]})
+                 after={"by": _uid(user), "checklists": [f"{c.code}@{c.version[:12]}" for c in inspection.checklists],
+                        "violation_catalogue": inspection.catalogue_version[:12]})
     return inspection
 
 
@@ -658,6 +662,51 @@ def _unmask_roster(inspection: Inspection, item: ChecklistItem, entries: list[di
     return resolved
 
 
+class NoSuchPerson(LookupError):
+    """No roster answer to this item, or no person with this line number in it (404)."""
+
+
+def can_reveal_id_numbers(user, inspection: Inspection) -> bool:
+    """Full identity numbers of the inspection's rosters: holders of ``id_numbers.reveal`` (police liaisons,
+    for referrals) in the inspection's county."""
+    from ..auth.permissions import can
+    return can(user, "id_numbers.reveal", inspection)
+
+
+def reveal_roster_number(inspection: Inspection, user, item_code: str, index: Any, *, reason: Any) -> dict:
+    """One roster person's full identity-card number, for :func:`can_reveal_id_numbers` users; the reason
+    is required and each reading is audited (where, the masked number, the reason, the reader; never the
+    number). Works at any state of the inspection: the police may need it before completion.
+
+    Raises PermissionError (403) for anyone else, InvalidData (422) without a reason or when the person's
+    number was invalid, :class:`NoSuchPerson` (404) when the item or line is not there."""
+    from ..checklist.roster import UndecryptableIdNumber, reveal_id_number
+    if not can_reveal_id_numbers(user, inspection):
+        raise PermissionError("id_numbers.reveal")
+    reason = _text(reason, "reason", limit=500)
+    if not reason:
+        raise InvalidData({"reason": [_l("Say why you need the full number (e.g. the referral it is for).")]})
+    answer = next((a for a in inspection.answers if a.item_code == item_code), None)
+    people = answer.value.get("people") if answer is not None and isinstance(answer.value, dict) else None
+    if not isinstance(people, list):
+        raise NoSuchPerson(f"no roster answer to {item_code!r}")
+    person = next((p for p in people if isinstance(p, dict) and str(p.get("index")) == str(index)), None)
+    if person is None:
+        raise NoSuchPerson(f"no line {index!r} in the roster of {item_code!r}")
+    if not person.get("id_encrypted"):
+        raise InvalidData({"index": [_l("This person's number was missing or invalid: there is no full number "
+                                        "to read.")]})
+    try:
+        number = reveal_id_number(user, person["id_encrypted"], reason,
+                                  context={"inspection_id": inspection.id, "item_code": answer.item_code,
+                                           "index": person.get("index"), "name": person.get("name")})
+    except UndecryptableIdNumber:
+        raise InspectionStateError(_l("The stored number cannot be decrypted with the configured key."),
+                                   code="undecryptable_id_number") from None
+    return {"inspection_id": inspection.id, "item_code": answer.item_code, "index": person.get("index"),
+            "name": person.get("name"), "id_masked": person.get("id_masked"), "id_number": number}
+
+
 def answer_public_value(answer: Answer) -> Any:
     """The answer's value as pages and the API show it (a roster without encrypted numbers or HMACs)."""
     value = answer.value
@@ -756,13 +805,51 @@ def evidence_file(evidence: Evidence, *, display: bool = False):
 # --------------------------------------------------------------------------------------------
 # Violations
 
-def _violation_type(inspection: Inspection, code: str) -> ViolationType | None:
-    """The catalogue entry as the pinned checklists carry it, else as the catalogue has it now."""
-    for row in inspection.checklists:
-        entry = _pinned(row.code, row.version).violation_types.get(code)
-        if entry is not None:
-            return entry
-    return _catalogue().violation_types.get(code)
+_pinned_types_cache: dict[tuple, dict[str, ViolationType]] = {}
+
+
+def violation_types_of(inspection: Inspection) -> dict[str, ViolationType]:
+    """The violation catalogue by code as this inspection pinned it when it started: the pinned catalogue
+    version, with the entries its pinned checklists carry (the same ones). Editing or removing an entry
+    of ``checklists/violation_types.yaml`` later changes none of them.
+
+    An inspection not started yet, or started before catalogues were pinned, reads the current catalogue
+    (overlaid by the entries its pinned checklists carry, when it has any)."""
+    pinned_checklists = tuple((row.code, row.version) for row in inspection.checklists)
+    if inspection.catalogue_version is None:
+        types = dict(_catalogue().violation_types)
+        for code, version in pinned_checklists:
+            types.update(_pinned(code, version).violation_types)
+        return types
+    key = (inspection.catalogue_version, pinned_checklists)
+    if key not in _pinned_types_cache:  # pinned content never changes: safe to keep for the process
+        from ..checklist.services import pinned_violation_types
+        types = dict(pinned_violation_types(inspection.catalogue_version))
+        for code, version in pinned_checklists:
+            types.update(_pinned(code, version).violation_types)
+        _pinned_types_cache[key] = types
+    return _pinned_types_cache[key]
+
+
+def violation_type_at(inspection: Inspection, code: str) -> ViolationType | None:
+    """One catalogue entry as ``inspection`` pinned it (see :func:`violation_types_of`)."""
+    return violation_types_of(inspection).get(code)
+
+
+def pinned_types_by_inspection(inspection_ids) -> dict[int, dict[str, ViolationType]]:
+    """:func:`violation_types_of` for many inspections at once (pages listing violations of several)."""
+    ids = sorted(set(inspection_ids))
+    if not ids:
+        return {}
+    rows = db.session.scalars(sa.select(Inspection).where(Inspection.id.in_(ids))
+                              .options(selectinload(Inspection.checklists)))
+    return {inspection.id: violation_types_of(inspection) for inspection in rows}
+
+
+def violation_type_for(violation: Violation) -> ViolationType | None:
+    """A recorded violation's catalogue entry (title, basis, penalty range, deadline, referral) as it was
+    when its inspection pinned the catalogue: what every page, API and case computation reads."""
+    return violation_type_at(violation.inspection, violation.type_code)
 
 
 def _raised_by(answer: Answer, item: ChecklistItem) -> list[str]:
@@ -790,7 +877,7 @@ def proposed_violations(inspection: Inspection) -> list[dict]:
         roster = {v["code"]: v for v in answer.value.get("violations", [])} \
             if item.answer_type == "staff_roster" and isinstance(answer.value, dict) else {}
         for code in _raised_by(answer, item):
-            entry = _violation_type(inspection, code)
+            entry = violation_type_at(inspection, code)
             if entry is None or (item.code, code) in recorded:
                 continue
             quantities = None
@@ -831,7 +918,7 @@ def record_violation(inspection: Inspection, user, *, type_code: str, descriptio
     mandatory (gambling, prostitution introduced by an agency ...) to the police the same way, and
     ``victims`` (a list of plain objects: names, ages, ID numbers) is kept only encrypted on the referral."""
     member = _writable(inspection, user)
-    entry = _violation_type(inspection, type_code) if isinstance(type_code, str) else None
+    entry = violation_type_at(inspection, type_code) if isinstance(type_code, str) else None
     if entry is None:
         raise InvalidData({"type_code": [_l("Unknown violation type.")]})
     description = _text(description, "description", required=True)
@@ -1074,6 +1161,7 @@ def build_record(inspection: Inspection) -> dict:
         "team": [{"user_id": m.user_id, "name": m.user.full_name, "department": m.department_code,
                   "credential_number": m.user.credential_number} for m in inspection.members],
         "checklists": [{"code": c.code, "version": c.version} for c in inspection.checklists],
+        "violation_catalogue": inspection.catalogue_version,
         "attestations": [{"user_id": a.user_id, "statement": a.statement, "method": a.method,
                           "credential_number": a.credential_number, "at": _dt(a.attested_dt)}
                          for a in inspection.attestations],

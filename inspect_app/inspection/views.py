@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -27,8 +27,8 @@ from ..registry.models import Entity
 from ..registry.queries import entity_query, scope_to_user
 from . import services
 from .forms import (AnswerForm, CheckInForm, EvidenceForm, ManualInspectionForm, PartnerAttestForm, RefusalForm,
-                    StartForm, ViolationForm, WithdrawForm)
-from .models import Evidence, Inspection, Signature
+                    RevealIdForm, StartForm, ViolationForm, WithdrawForm)
+from .models import Evidence, Inspection, Signature, Violation
 
 bp = Blueprint("inspection", __name__)
 
@@ -80,9 +80,10 @@ def evidence_url(evidence: Evidence, display: bool = True) -> str:
 
 
 @bp.app_template_global()
-def violation_title(code: str) -> str:
-    entry = current_app.extensions["inspect_checklists"].violation_types.get(code)
-    return entry.title(_locale()) if entry else code
+def violation_title(violation: Violation) -> str:
+    """A recorded violation's title as its inspection pinned the catalogue."""
+    entry = services.violation_type_for(violation)
+    return entry.title(_locale()) if entry else violation.type_code
 
 
 @bp.app_template_global()
@@ -381,7 +382,9 @@ def violations(inspection_id: int):
     catalogue = current_app.extensions["inspect_checklists"]
     proposals = services.proposed_violations(inspection) if inspection.status == "in_progress" else []
     recorded_codes = {v.type_code for v in inspection.violations}
-    others = [v for v in catalogue.violation_types_for(inspection.entity.kind) if v.code not in recorded_codes]
+    pinned = services.violation_types_of(inspection)  # as the inspection pinned them, not as edited since
+    others = [pinned[v.code] for v in catalogue.violation_types_for(inspection.entity.kind)
+              if v.code in pinned and v.code not in recorded_codes]
     referrals = _referrals(inspection)
     return _workspace(inspection, "violations", "violations", form=form, proposals=proposals, others=others,
                       withdraw_form=WithdrawForm(),
@@ -491,11 +494,49 @@ def record(inspection_id: int):
     inspection = _load(inspection_id)
     if not inspection.is_completed:
         return redirect(url_for("inspection.workspace", inspection_id=inspection.id))
+    return _record_page(inspection)
+
+
+def _record_page(inspection: Inspection, *, status: int = 200, revealed: dict | None = None,
+                 reveal_form: RevealIdForm | None = None, reveal_item: str | None = None):
     groups = services.pinned_items(inspection)
     evidence = _evidence_by_item(inspection)
-    return _workspace(inspection, "record", "record", groups=groups, evidence=evidence,
+    can_reveal = services.can_reveal_id_numbers(current_user, inspection)
+    page = _workspace(inspection, "record", "record", groups=groups, evidence=evidence,
                       answers={a.item_code: a for a in inspection.answers}, locale=_locale(),
-                      flag_labels=CHECKIN_FLAGS, referrals=_referrals(inspection))
+                      flag_labels=CHECKIN_FLAGS, referrals=_referrals(inspection), can_reveal=can_reveal,
+                      reveal_form=reveal_form or (RevealIdForm() if can_reveal else None), reveal_item=reveal_item,
+                      revealed=revealed)
+    response = make_response(page, status)
+    if revealed:
+        response.headers["Cache-Control"] = "no-store"  # the full number is on this response only
+    return response
+
+
+@bp.route("/inspections/<int:inspection_id>/roster/<item_code>/reveal", methods=["POST"])
+@permission_required("id_numbers.reveal")
+def roster_reveal(inspection_id: int, item_code: str):
+    """One roster person's full identity number on the record page, for police liaisons of the county: a
+    reason is required and the reading audited; the number is on this response only."""
+    inspection = _load(inspection_id)
+    if not inspection.is_completed:
+        return redirect(url_for("inspection.workspace", inspection_id=inspection.id))
+    if not services.can_reveal_id_numbers(current_user, inspection):
+        abort(403)
+    form = RevealIdForm()
+    if not form.validate_on_submit():
+        return _record_page(inspection, status=422, reveal_form=form, reveal_item=item_code)
+    try:
+        revealed = services.reveal_roster_number(inspection, current_user, item_code, form.index.data,
+                                                 reason=form.reason.data)
+    except services.NoSuchPerson:
+        abort(404)
+    except InvalidData as exc:
+        for name, messages in exc.fields.items():
+            target = getattr(form, name, None) or form.index
+            target.errors = list(target.errors or []) + [str(m) for m in messages]
+        return _record_page(inspection, status=422, reveal_form=form, reveal_item=item_code)
+    return _record_page(inspection, revealed=revealed, reveal_item=item_code)
 
 
 # --------------------------------------------------------------------------------------------

@@ -117,12 +117,16 @@ def officer_data(user, department_names: dict) -> dict:
 
 
 class ViolationTypes:
-    """Catalogue entries by code: the inspection's pinned checklist versions first, then the current YAML."""
+    """Catalogue entries as the inspection pinned them (its catalogue and checklist versions); without an
+    inspection, the current YAML. A violation is read as its own inspection pinned it (:meth:`of`)."""
 
     def __init__(self, inspection=None):
         from ..checklist.services import checklist_at
-        catalogue = current_app.extensions["inspect_checklists"]
-        self.types = dict(catalogue.violation_types)
+        from ..inspection.services import violation_types_of
+        if inspection is not None:
+            self.types = dict(violation_types_of(inspection))
+        else:
+            self.types = dict(current_app.extensions["inspect_checklists"].violation_types)
         self.questions: dict[str, str] = {}
         self.checklist_titles: list[str] = []
         for pinned in getattr(inspection, "checklists", None) or []:
@@ -139,9 +143,17 @@ class ViolationTypes:
     def get(self, code: str):
         return self.types.get(code)
 
+    def of(self, violation):
+        """A recorded violation's entry as its inspection pinned it (a follow-up's violation by the
+        follow-up's pin)."""
+        from ..inspection.services import violation_type_for
+        if getattr(violation, "inspection", None) is not None:
+            return violation_type_for(violation)
+        return self.get(violation.type_code)
+
 
 def violation_data(violation, types: ViolationTypes, *, deadline: date | None = None) -> dict:
-    vtype = types.get(violation.type_code)
+    vtype = types.of(violation)
     penalty = (vtype.penalty or {}) if vtype else {}
     measures = [m.get("type") for m in penalty.get("measures") or []]
     requirement = "；".join(REQUIREMENTS_ZH[m] for m in measures if m in REQUIREMENTS_ZH) or "改正上述违法行为"
@@ -280,7 +292,7 @@ def _rectification_order(draft, *, department, inspection, case, types, today, *
         fixed = None
     rows = []
     for violation in candidates:
-        vtype = types.get(violation.type_code)
+        vtype = types.of(violation)
         rule = (vtype.rectification if vtype else None) or {}
         if case is None and not rule.get("required"):
             continue

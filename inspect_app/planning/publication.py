@@ -222,16 +222,18 @@ def results_query(filters: dict | None = None, today: date | None = None):
 
 
 def _violations(inspection_ids: list[int], locale: str) -> dict[int, list[dict]]:
-    """The violation types found, per inspection: catalogue titles; restricted ones per the policy."""
+    """The violation types found, per inspection: catalogue titles as each inspection pinned the catalogue;
+    restricted ones per the policy."""
+    from ..inspection.services import pinned_types_by_inspection
     if not inspection_ids:
         return {}
-    catalogue = current_app.extensions["inspect_checklists"].violation_types
     omit = policy().restricted_violations == "omit"
     found: dict[int, list[dict]] = {}
     rows = db.session.execute(sa.select(Violation.inspection_id, Violation.type_code, Violation.restricted,
                                         Violation.criminal)
                               .where(Violation.inspection_id.in_(inspection_ids), Violation.status != "withdrawn")
-                              .order_by(Violation.inspection_id, Violation.id))
+                              .order_by(Violation.inspection_id, Violation.id)).all()
+    types = pinned_types_by_inspection({row.inspection_id for row in rows})
     for inspection_id, type_code, restricted, criminal in rows:
         if restricted:
             if omit:
@@ -239,7 +241,7 @@ def _violations(inspection_ids: list[int], locale: str) -> dict[int, list[dict]]
             code, title = REFERRED_TO_POLICE if criminal else RESTRICTED
             title = str(title)
         else:
-            entry = catalogue.get(type_code)
+            entry = types[inspection_id].get(type_code)
             code = type_code
             title = (entry.title_zh if locale.startswith("zh") else entry.title_en) if entry else type_code
         items = found.setdefault(inspection_id, [])
