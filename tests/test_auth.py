@@ -162,3 +162,49 @@ def test_deactivated_user_is_signed_out(app, client, make_user, auth):
         db.session.commit()
     assert client.get("/").status_code == 302
     assert auth.login("chu").status_code == 200  # and cannot sign in again
+
+
+def _pin_form(client, pin, confirm=None, password=DEMO_PASSWORD):
+    page = client.get("/profile")
+    return client.post("/profile/pin", data={"csrf_token": csrf_from(page.data), "pin-pin": pin,
+                                             "pin-confirm_pin": pin if confirm is None else confirm,
+                                             "pin-password": password})
+
+
+def test_officer_sets_a_pin_on_the_profile_page(app, client, make_user, auth):
+    make_user("pin.officer", roles=("inspector",))
+    auth.login("pin.officer")
+    page = client.get("/profile").data.decode()
+    assert "同事平板上确认" in page and "你还没有设置 PIN" in page
+    response = _pin_form(client, "2580")
+    assert response.status_code == 302
+    user = _user(app, "pin.officer")
+    assert user.check_pin("2580") and not user.check_pin("1234")
+    assert "2580" not in user.pin_hash
+    assert "你的 PIN 已设置" in client.get("/profile").data.decode()
+    with app.app_context():
+        from inspect_app.audit.models import AuditEvent
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "auth.pin_set"))
+        assert event.object_id == str(user.id) and "2580" not in str(event.after)
+
+
+def test_pin_form_refuses_bad_pins_and_wrong_passwords_with_field_errors(app, client, make_user, auth):
+    make_user("pin.officer2", roles=("inspector",))
+    auth.login("pin.officer2")
+    for pin, confirm, password, message in [
+            ("12a4", None, DEMO_PASSWORD, "PIN 码为 4 至 8 位数字"),
+            ("1111", None, DEMO_PASSWORD, "过于简单"),
+            ("2580", "2581", DEMO_PASSWORD, "两次输入的 PIN 不一致"),
+            ("2580", None, "wrong-password-here", "PIN 码或密码错误")]:
+        response = _pin_form(client, pin, confirm, password)
+        assert response.status_code == 422, pin
+        assert message in response.data.decode(), (pin, message)
+    assert not _user(app, "pin.officer2").pin_hash
+    assert _user(app, "pin.officer2").failed_login_count == 1  # the wrong password counted towards the lock-out
+
+
+def test_only_officers_see_and_post_the_pin_form(client, make_user, auth):
+    make_user("pin.desk", roles=("registrar",), department="samr")
+    auth.login("pin.desk")
+    assert "pin-pin" not in client.get("/profile").data.decode()
+    assert _pin_form(client, "2580").status_code == 403

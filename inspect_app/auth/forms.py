@@ -35,6 +35,18 @@ class PasswordChangeForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
 
 
+class PinForm(FlaskForm):
+    """An officer's PIN, with which they confirm on a colleague's tablet (inspection.services.set_officer_pin)."""
+
+    pin = PasswordField(_l("New PIN"), validators=[DataRequired(), Length(max=8)],
+                        render_kw={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"})
+    confirm_pin = PasswordField(_l("Repeat the PIN"),
+                                validators=[DataRequired(), EqualTo("pin", message=_l("The PINs differ."))],
+                                render_kw={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"})
+    password = PasswordField(_l("Your password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()

@@ -11,8 +11,8 @@ from flask_login import current_user, login_user, logout_user
 from ..audit.services import record_event
 from ..errors import InvalidData
 from ..extensions import db, limiter
-from .forms import EmptyForm, LanguageForm, LoginForm, PasswordChangeForm
-from .permissions import login_required, public
+from .forms import EmptyForm, LanguageForm, LoginForm, PasswordChangeForm, PinForm
+from .permissions import can, login_required, permission_required, public
 from .services import AccountLocked, authenticate, keep_changes_on_error, update_user
 
 bp = Blueprint("auth", __name__)
@@ -95,4 +95,27 @@ def profile():
                 login_user(current_user._get_current_object())  # the new session nonce ends every other session
                 flash(_("Your password has been changed. Other devices have been signed out."), "success")
                 return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, language_form=LanguageForm())
+    return _profile_page(form, PinForm(prefix="pin"))
+
+
+def _profile_page(form, pin_form, status: int = 200):
+    return render_template("auth/profile.html", form=form, language_form=LanguageForm(),
+                           pin_form=pin_form if can(current_user, "inspections.work") else None), status
+
+
+@bp.route("/profile/pin", methods=["POST"])
+@permission_required("inspections.work")
+def set_pin():
+    """Set my PIN: officers confirm their presence on a colleague's tablet with it."""
+    from ..inspection.services import set_officer_pin
+    pin_form = PinForm(prefix="pin")
+    if pin_form.validate_on_submit():
+        try:  # a wrong password counts towards the lock-out: the service keeps that change on a 422
+            set_officer_pin(current_user, pin_form.pin.data, password=pin_form.password.data)
+        except InvalidData as exc:
+            for name, messages in exc.fields.items():
+                getattr(pin_form, name, pin_form.pin).errors = list(messages)
+        else:
+            flash(_("Your PIN is set. Confirm with it on a colleague's tablet."), "success")
+            return redirect(url_for("auth.profile"))
+    return _profile_page(PasswordChangeForm(formdata=None), pin_form, 422)
