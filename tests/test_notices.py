@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from inspect_app.demo.notices import DEMO_FINDINGS, StandInCase, make_completed_inspection
+from inspect_app.demo.notices import DEMO_FINDINGS, make_completed_inspection
 from inspect_app.extensions import db
 from inspect_app.notices import fonts
 from inspect_app.notices.models import Notice, NoticeCounter
@@ -193,49 +193,57 @@ def test_missing_subsetting_library_is_reported(monkeypatch):
     assert [p.package for p in problems] == ["libharfbuzz-subset0"]
 
 
-def _case_loader(app, cases: dict):
-    """Stand-in cases (the cases area lands separately), built in the request's own session."""
+def make_case(app, inspection_id: int, types: set[str], **values) -> int:
+    """A case of the inspection's violations of ``types`` (filed on 5 January), with ``values`` set."""
+    from inspect_app.cases.models import Case
     from inspect_app.inspection.models import Inspection
-
-    def load(case_id):
-        if case_id not in cases:
-            return None
-        inspection_id, values = cases[case_id]
+    with app.app_context():
         inspection = db.session.get(Inspection, inspection_id)
-        values = {"acting_department": "hrss", **values}
-        return StandInCase(id=case_id, entity=inspection.entity, region_code=inspection.region_code,
-                           inspection=inspection, violations=list(inspection.violations),
-                           opened_dt=inspection.completed_dt, **values)
-    app.extensions["notice_case_loader"] = load
+        values = {"acting_department": "hrss", "handling_department": "hrss", "status": "open", **values}
+        case = Case(entity_id=inspection.entity_id, region_code=inspection.region_code, inspection_id=inspection.id,
+                    filed_on=date(YEAR, 1, 5), opened_dt=inspection.completed_dt, **values)
+        case.violations.extend(v for v in inspection.violations if v.type_code in types)
+        db.session.add(case)
+        db.session.commit()
+        return case.id
 
 
 def test_case_notices_follow_the_procedure(app, client, world, token_for, tmp_path):
     inspection_id = world["inspection"](findings=DEMO_FINDINGS)
+    other_id = world["inspection"](name="朔州市同心人力资源服务有限公司")
     boss = token_for("sun.boss")
-    _case_loader(app, {501: (inspection_id, {"penalty_amount": 12000, "hearing_offered": True,
-                                             "penalty_reason": "鉴于涉及3名求职者"}),
-                       502: (inspection_id, {"transfer_to": "samr"}),
-                       503: (inspection_id, {"acting_department": "culture"})})
+    penalty = make_case(app, inspection_id, {"ja_display_missing", "ja_deposit_taken"}, status="penalty_proposed",
+                        penalty_amount=12000, hearing_offered=True, penalty_reason="鉴于涉及3名求职者")
+    crime = make_case(app, inspection_id, {"ja_illegal_activity_introduced"})
+    # market regulation's matter found by the labour inspectors: they hold the file and send it on
+    transfer = make_case(app, other_id, {"ja_display_missing"}, acting_department="samr", transfer_to="samr",
+                         status="transferred")
+    theirs = make_case(app, other_id, {"ja_deposit_taken"}, acting_department="culture",
+                       handling_department="culture", transfer_to="samr")
     if True:  # noqa: SIM108 - keeps the steps of one procedure together
         # 行政处罚法 Art 62: no decision before the advance notice
-        early = issue(client, boss, type="penalty_decision", case_id=501)
+        early = issue(client, boss, type="penalty_decision", case_id=penalty)
         assert early.status_code == 422 and "case_id" in early.json["error"]["fields"]
-        advance = issue(client, boss, type="penalty_advance_notice", case_id=501)
+        advance = issue(client, boss, type="penalty_advance_notice", case_id=penalty)
         assert advance.status_code == 201, advance.json
-        decision = issue(client, boss, type="penalty_decision", case_id=501)
+        decision = issue(client, boss, type="penalty_decision", case_id=penalty)
         assert decision.status_code == 201, decision.json
-        criminal = issue(client, boss, type="criminal_transfer", case_id=501)
-        transfer = issue(client, boss, type="case_transfer", case_id=502)
-        assert criminal.status_code == transfer.status_code == 201
+        criminal = issue(client, boss, type="criminal_transfer", case_id=crime)
+        sent = issue(client, boss, type="case_transfer", case_id=transfer)
+        assert criminal.status_code == sent.status_code == 201, (criminal.json, sent.json)
+        assert sent.json["number"] == f"朔人社监函〔{YEAR}〕1号" and sent.json["department"] == "hrss"
         # the department of the case decides who may issue
-        assert issue(client, boss, type="case_transfer", case_id=503).status_code == 403
-        assert issue(client, boss, type="inspection_record", case_id=501).status_code == 422
+        assert issue(client, boss, type="case_transfer", case_id=theirs).status_code == 403
+        assert issue(client, boss, type="inspection_record", case_id=penalty).status_code == 422
         assert issue(client, boss, type="penalty_decision", case_id=999).status_code == 422
+    with app.app_context():
+        assert {n.case_id for n in db.session.scalars(sa.select(Notice))} == {penalty, crime, transfer}
 
     def text(response):
         pdf = client.get(f"/api/v1/notices/{response.json['id']}/pdf", headers=boss).data
         return squeeze(pdf_text(pdf, tmp_path))
     advance_text = text(advance)
+    assert f"本机关于{YEAR}年1月5日对你单位涉嫌违法一案立案调查" in advance_text  # the filing day
     assert "行政处罚事先告知书" in advance_text and "陈述、申辩" in advance_text
     assert "要求举行听证" in advance_text and "五个工作日内" in advance_text
     decision_text = text(decision)
@@ -253,7 +261,7 @@ def test_case_notices_follow_the_procedure(app, client, world, token_for, tmp_pa
     assert client.get(f"/api/v1/notices/{criminal.json['id']}", headers=samr).status_code == 403
     listed = client.get("/api/v1/notices", headers=samr).json
     assert criminal.json["id"] not in [n["id"] for n in listed["items"]] and listed["total"] == 3
-    transfer_text = text(transfer)
+    transfer_text = text(sent)
     assert "案件移送函" in transfer_text and "朔州市市场监督管理局" in transfer_text
     assert "《劳动保障监察条例》第十八条第二款" in transfer_text
 
