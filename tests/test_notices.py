@@ -447,3 +447,54 @@ def test_parallel_issuers_get_gapless_unique_numbers_on_postgresql(app, world, b
     assert seqs == [1, 2, 3, 4, 5]
     assert len(numbers) == 5
     assert counter(app, "hrss", "rectification_order") == 5
+
+
+def test_demo_notices_stand_on_the_demo_cases_and_show_on_their_pages(app, runner, client):
+    """seed-demo issues every type through the notice service on the demo's own cases and inspections, in
+    the order of the procedure; the entity, case and inspection pages list them."""
+    from inspect_app.cases.models import Case
+    from inspect_app.demo.cli import DEMO_PASSWORD
+    from inspect_app.inspection.models import Inspection
+    from inspect_app.notices.config import NOTICE_TYPES
+    from tests.conftest import AuthActions
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        notices = db.session.scalars(sa.select(Notice).order_by(Notice.id)).all()
+        assert {n.type for n in notices} == set(NOTICE_TYPES)
+        for notice in notices:
+            inspection = db.session.get(Inspection, notice.inspection_id)
+            assert inspection is not None and inspection.entity_id == notice.entity_id, notice.number
+            if notice.type not in ("inspection_record", "service_receipt"):
+                assert notice.case_id is not None, notice.number
+            if notice.case_id is not None:
+                case = db.session.get(Case, notice.case_id)
+                assert case is not None, notice.number
+                assert (case.entity_id, case.inspection_id) == (notice.entity_id, notice.inspection_id)
+                assert notice.snapshot["source"]["case_id"] == case.id
+        for notice_type in NOTICE_TYPES:  # each type's numbers follow the dates of issue
+            dates = [n.snapshot["issued_date"] for n in sorted(notices, key=lambda n: n.seq) if n.type == notice_type]
+            assert dates == sorted(dates), notice_type
+        decision = next(n for n in notices if n.type == "penalty_decision")
+        advance = next(n for n in notices if n.type == "penalty_advance_notice" and n.case_id == decision.case_id)
+        decided = db.session.get(Case, decision.case_id)
+        assert decided.status == "decided" and decision.snapshot["issued_date"] == decided.decided_on.isoformat()
+        assert advance.snapshot["issued_date"] == decided.notice_served_on.isoformat() < decided.decided_on.isoformat()
+        assert decision.snapshot["body"]["advance"]["number"] == advance.number  # 行政处罚法 Art 62
+        crime = db.session.get(Case, next(n.case_id for n in notices if n.type == "criminal_transfer"))
+        assert crime.status == "transferred" and crime.referral.kind == "criminal" and crime.referral.status == "sent"
+        order = next(n for n in notices if n.type == "rectification_order")
+        ordered = db.session.get(Case, order.case_id)
+        assert ordered.status == "rectification_ordered"
+        assert order.snapshot["violations"][0]["deadline"] == ordered.rectification_deadline.isoformat()
+        record = next(n for n in notices if n.type == "inspection_record" and n.inspection_id == order.inspection_id)
+        pages = {f"/registry/{decided.entity_id}": [advance.number, decision.number],
+                 f"/cases/{decided.id}": [advance.number, decision.number],
+                 f"/cases/{ordered.id}": [order.number],
+                 f"/inspections/{order.inspection_id}/record": [record.number, order.number]}
+    assert AuthActions(client).login("inspector.hrss.sc", DEMO_PASSWORD).status_code == 302
+    for url, numbers in pages.items():
+        page = client.get(url)
+        assert page.status_code == 200, url
+        for number in numbers:
+            assert number in page.get_data(as_text=True), (url, number)
