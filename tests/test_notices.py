@@ -449,6 +449,63 @@ def test_parallel_issuers_get_gapless_unique_numbers_on_postgresql(app, world, b
     assert counter(app, "hrss", "rectification_order") == 5
 
 
+def _copy_notice_sql(case_id_param: str) -> str:
+    """INSERT a copy of notice :id with its unique columns changed and case_id from the parameter."""
+    changed = {"number": "number || '-copy'", "verify_token": "verify_token || 'c'", "seq": "seq + 1000",
+               "short_code": "'ZZZZZ-ZZZZZ'", "case_id": case_id_param}
+    columns = [c.name for c in Notice.__table__.columns if c.name != "id"]
+    return (f"INSERT INTO notices ({', '.join(columns)}) SELECT "
+            f"{', '.join(changed.get(c, c) for c in columns)} FROM notices WHERE id = :id")
+
+
+def test_notice_refers_to_an_existing_case_and_keeps_it(app, world, database_url, backend):
+    """The foreign key refuses a notice of a case that does not exist, and the deletion of a case that has
+    notices (SQLite enforces it on a connection that turns foreign keys on)."""
+    from inspect_app.auth.models import User
+    from inspect_app.inspection.models import Inspection
+    from inspect_app.notices.services import issue_notice
+    inspection_id = world["inspection"]()
+    # cases without violations: only a notice can hold them
+    kept, spare = make_case(app, inspection_id, set()), make_case(app, inspection_id, set())
+    with app.app_context():
+        notice = issue_notice("inspection_record", db.session.get(User, world["hrss"]),
+                              inspection=db.session.get(Inspection, inspection_id))
+        db.session.commit()
+        notice_id = notice.id
+    copy = _copy_notice_sql(":case_id")
+    if backend == "sqlite":
+        import sqlite3
+        conn = sqlite3.connect(sa.engine.make_url(database_url).database, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+
+        def run(sql, **params):
+            conn.execute("BEGIN")
+            try:
+                conn.execute(sql, params)
+            except sqlite3.IntegrityError:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        refused = sqlite3.IntegrityError
+    else:
+        def run(sql, **params):
+            with app.app_context(), db.engine.begin() as connection:
+                connection.execute(sa.text(sql), params)
+        refused = sa.exc.IntegrityError
+    try:
+        with pytest.raises(refused):
+            run(copy, id=notice_id, case_id=spare + kept + 1000)
+        run(copy, id=notice_id, case_id=kept)  # the same row with a case that exists is taken
+        with pytest.raises(refused):
+            run("DELETE FROM cases WHERE id = :id", id=kept)
+        run("DELETE FROM cases WHERE id = :id", id=spare)  # a case without notices could go
+    finally:
+        if backend == "sqlite":
+            conn.close()
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice).where(Notice.case_id == kept)) == 1
+
+
 def test_demo_notices_stand_on_the_demo_cases_and_show_on_their_pages(app, runner, client):
     """seed-demo issues every type through the notice service on the demo's own cases and inspections, in
     the order of the procedure; the entity, case and inspection pages list them."""
