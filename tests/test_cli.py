@@ -44,8 +44,12 @@ def test_seed_demo_is_idempotent(app, runner):
     assert first.exit_code == 0, first.output
     assert f"{len(DEMO_USERS)} account(s) created" in first.output
     assert DEMO_PASSWORD in first.output and "inspector.hrss.sc" in first.output
+    assert "notices issued" in first.output
+    made = _case_counts(app)
+    assert made[0] > 0 and made[1] > 0
     second = runner.invoke(args=["seed-demo"])
-    assert "0 account(s) created" in second.output
+    assert "0 account(s) created" in second.output and "notices issued" not in second.output
+    assert _case_counts(app) == made  # no case, notice or number taken a second time
     with app.app_context():
         users = db.session.scalars(sa.select(User)).all()
         assert len(users) == len(DEMO_USERS)
@@ -61,6 +65,15 @@ def test_seed_demo_is_idempotent(app, runner):
         for county in counties:  # a joint team can be formed in each demo county
             assert {u.department_code for u in users
                     if "inspector" in u.roles and u.region_code == county} == {"hrss", "samr", "culture"}
+
+
+def _case_counts(app) -> tuple[int, int, int]:
+    from inspect_app.cases.models import Case
+    from inspect_app.notices.models import Notice, NoticeCounter
+    with app.app_context():
+        return (db.session.scalar(sa.select(sa.func.count()).select_from(Case)),
+                db.session.scalar(sa.select(sa.func.count()).select_from(Notice)),
+                db.session.scalar(sa.select(sa.func.sum(NoticeCounter.last_seq))))
 
 
 def _counts(app) -> tuple[int, int, int]:

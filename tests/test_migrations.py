@@ -54,3 +54,52 @@ def test_downgrade_and_upgrade_again(tmp_path):
         upgrade()
         assert "audit_events" in sa.inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_case_foreign_key_detaches_notices_of_cases_that_do_not_exist(tmp_path):
+    """A database of the old demo (notices of stand-in cases -1, -2 and of a case since gone) upgrades:
+    those notices lose only their case_id, each change audited; a notice of a real case keeps it."""
+    from datetime import date, datetime, timezone
+
+    from flask_migrate import upgrade
+
+    from inspect_app import create_app
+    from inspect_app.audit.models import AuditEvent
+    from inspect_app.audit.services import verify_chain
+    from inspect_app.cases.models import Case
+    from inspect_app.notices.models import Notice
+    from tests.conftest import APP_KEYS
+    app = create_app({**APP_KEYS, "TESTING": True,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite3'}"})
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        upgrade(revision="e004abfcb068")  # before the foreign key
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(Case.__table__).values(id=7, entity_id=1, region_code="140602",
+                                                          acting_department="hrss", handling_department="hrss",
+                                                          filed_on=date(2026, 11, 2), opened_dt=now))
+            for seq, case_id in enumerate([-1, -2, 7, 99, None], start=1):
+                conn.execute(sa.insert(Notice.__table__).values(
+                    type="penalty_advance_notice", department="hrss", year=2026, seq=seq, number=f"告{seq}",
+                    title="行政处罚事先告知书", inspection_id=None, case_id=case_id, entity_id=1,
+                    region_code="140602", party_name="某公司", snapshot={"source": {"case_id": case_id}},
+                    snapshot_sha256="0" * 64, pdf_path="x.pdf", pdf_sha256="0" * 64, pdf_size=1, page_count=1,
+                    verify_token=f"t{seq}", short_code=f"AAAAA-AAAA{seq}", issued_dt=now))
+        upgrade()
+        rows = dict(db.session.execute(sa.select(Notice.number, Notice.case_id)).all())
+        assert rows == {"告1": None, "告2": None, "告3": 7, "告4": None, "告5": None}
+        snapshots = [n.snapshot["source"]["case_id"] for n in db.session.scalars(sa.select(Notice).order_by(Notice.id))]
+        assert snapshots == [-1, -2, 7, 99, None]  # the frozen snapshot is not touched
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "notices")
+                                    .order_by(AuditEvent.seq)).all()
+        assert [(e.actor, e.object_id, e.before, e.after) for e in events] == [
+            ("migration 1047000c4c14", "1", {"case_id": -1}, {"case_id": None}),
+            ("migration 1047000c4c14", "2", {"case_id": -2}, {"case_id": None}),
+            ("migration 1047000c4c14", "4", {"case_id": 99}, {"case_id": None})]
+        count, problem = verify_chain(db.session)
+        assert problem is None and count == len(events)
+        db.session.remove()  # its transaction holds SQLite's write lock
+        keys = sa.inspect(db.engine).get_foreign_keys("notices")
+        assert {"constrained_columns": ["case_id"], "referred_table": "cases"}.items() <= next(
+            k for k in keys if k["constrained_columns"] == ["case_id"]).items()
+        db.engine.dispose()

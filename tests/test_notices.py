@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from inspect_app.demo.notices import DEMO_FINDINGS, StandInCase, make_completed_inspection
+from inspect_app.demo.notices import DEMO_FINDINGS, make_completed_inspection
 from inspect_app.extensions import db
 from inspect_app.notices import fonts
 from inspect_app.notices.models import Notice, NoticeCounter
@@ -193,49 +193,57 @@ def test_missing_subsetting_library_is_reported(monkeypatch):
     assert [p.package for p in problems] == ["libharfbuzz-subset0"]
 
 
-def _case_loader(app, cases: dict):
-    """Stand-in cases (the cases area lands separately), built in the request's own session."""
+def make_case(app, inspection_id: int, types: set[str], **values) -> int:
+    """A case of the inspection's violations of ``types`` (filed on 5 January), with ``values`` set."""
+    from inspect_app.cases.models import Case
     from inspect_app.inspection.models import Inspection
-
-    def load(case_id):
-        if case_id not in cases:
-            return None
-        inspection_id, values = cases[case_id]
+    with app.app_context():
         inspection = db.session.get(Inspection, inspection_id)
-        values = {"acting_department": "hrss", **values}
-        return StandInCase(id=case_id, entity=inspection.entity, region_code=inspection.region_code,
-                           inspection=inspection, violations=list(inspection.violations),
-                           opened_dt=inspection.completed_dt, **values)
-    app.extensions["notice_case_loader"] = load
+        values = {"acting_department": "hrss", "handling_department": "hrss", "status": "open", **values}
+        case = Case(entity_id=inspection.entity_id, region_code=inspection.region_code, inspection_id=inspection.id,
+                    filed_on=date(YEAR, 1, 5), opened_dt=inspection.completed_dt, **values)
+        case.violations.extend(v for v in inspection.violations if v.type_code in types)
+        db.session.add(case)
+        db.session.commit()
+        return case.id
 
 
 def test_case_notices_follow_the_procedure(app, client, world, token_for, tmp_path):
     inspection_id = world["inspection"](findings=DEMO_FINDINGS)
+    other_id = world["inspection"](name="朔州市同心人力资源服务有限公司")
     boss = token_for("sun.boss")
-    _case_loader(app, {501: (inspection_id, {"penalty_amount": 12000, "hearing_offered": True,
-                                             "penalty_reason": "鉴于涉及3名求职者"}),
-                       502: (inspection_id, {"transfer_to": "samr"}),
-                       503: (inspection_id, {"acting_department": "culture"})})
+    penalty = make_case(app, inspection_id, {"ja_display_missing", "ja_deposit_taken"}, status="penalty_proposed",
+                        penalty_amount=12000, hearing_offered=True, penalty_reason="鉴于涉及3名求职者")
+    crime = make_case(app, inspection_id, {"ja_illegal_activity_introduced"})
+    # market regulation's matter found by the labour inspectors: they hold the file and send it on
+    transfer = make_case(app, other_id, {"ja_display_missing"}, acting_department="samr", transfer_to="samr",
+                         status="transferred")
+    theirs = make_case(app, other_id, {"ja_deposit_taken"}, acting_department="culture",
+                       handling_department="culture", transfer_to="samr")
     if True:  # noqa: SIM108 - keeps the steps of one procedure together
         # 行政处罚法 Art 62: no decision before the advance notice
-        early = issue(client, boss, type="penalty_decision", case_id=501)
+        early = issue(client, boss, type="penalty_decision", case_id=penalty)
         assert early.status_code == 422 and "case_id" in early.json["error"]["fields"]
-        advance = issue(client, boss, type="penalty_advance_notice", case_id=501)
+        advance = issue(client, boss, type="penalty_advance_notice", case_id=penalty)
         assert advance.status_code == 201, advance.json
-        decision = issue(client, boss, type="penalty_decision", case_id=501)
+        decision = issue(client, boss, type="penalty_decision", case_id=penalty)
         assert decision.status_code == 201, decision.json
-        criminal = issue(client, boss, type="criminal_transfer", case_id=501)
-        transfer = issue(client, boss, type="case_transfer", case_id=502)
-        assert criminal.status_code == transfer.status_code == 201
+        criminal = issue(client, boss, type="criminal_transfer", case_id=crime)
+        sent = issue(client, boss, type="case_transfer", case_id=transfer)
+        assert criminal.status_code == sent.status_code == 201, (criminal.json, sent.json)
+        assert sent.json["number"] == f"朔人社监函〔{YEAR}〕1号" and sent.json["department"] == "hrss"
         # the department of the case decides who may issue
-        assert issue(client, boss, type="case_transfer", case_id=503).status_code == 403
-        assert issue(client, boss, type="inspection_record", case_id=501).status_code == 422
+        assert issue(client, boss, type="case_transfer", case_id=theirs).status_code == 403
+        assert issue(client, boss, type="inspection_record", case_id=penalty).status_code == 422
         assert issue(client, boss, type="penalty_decision", case_id=999).status_code == 422
+    with app.app_context():
+        assert {n.case_id for n in db.session.scalars(sa.select(Notice))} == {penalty, crime, transfer}
 
     def text(response):
         pdf = client.get(f"/api/v1/notices/{response.json['id']}/pdf", headers=boss).data
         return squeeze(pdf_text(pdf, tmp_path))
     advance_text = text(advance)
+    assert f"本机关于{YEAR}年1月5日对你单位涉嫌违法一案立案调查" in advance_text  # the filing day
     assert "行政处罚事先告知书" in advance_text and "陈述、申辩" in advance_text
     assert "要求举行听证" in advance_text and "五个工作日内" in advance_text
     decision_text = text(decision)
@@ -253,7 +261,7 @@ def test_case_notices_follow_the_procedure(app, client, world, token_for, tmp_pa
     assert client.get(f"/api/v1/notices/{criminal.json['id']}", headers=samr).status_code == 403
     listed = client.get("/api/v1/notices", headers=samr).json
     assert criminal.json["id"] not in [n["id"] for n in listed["items"]] and listed["total"] == 3
-    transfer_text = text(transfer)
+    transfer_text = text(sent)
     assert "案件移送函" in transfer_text and "朔州市市场监督管理局" in transfer_text
     assert "《劳动保障监察条例》第十八条第二款" in transfer_text
 
@@ -439,3 +447,111 @@ def test_parallel_issuers_get_gapless_unique_numbers_on_postgresql(app, world, b
     assert seqs == [1, 2, 3, 4, 5]
     assert len(numbers) == 5
     assert counter(app, "hrss", "rectification_order") == 5
+
+
+def _copy_notice_sql(case_id_param: str) -> str:
+    """INSERT a copy of notice :id with its unique columns changed and case_id from the parameter."""
+    changed = {"number": "number || '-copy'", "verify_token": "verify_token || 'c'", "seq": "seq + 1000",
+               "short_code": "'ZZZZZ-ZZZZZ'", "case_id": case_id_param}
+    columns = [c.name for c in Notice.__table__.columns if c.name != "id"]
+    return (f"INSERT INTO notices ({', '.join(columns)}) SELECT "
+            f"{', '.join(changed.get(c, c) for c in columns)} FROM notices WHERE id = :id")
+
+
+def test_notice_refers_to_an_existing_case_and_keeps_it(app, world, database_url, backend):
+    """The foreign key refuses a notice of a case that does not exist, and the deletion of a case that has
+    notices (SQLite enforces it on a connection that turns foreign keys on)."""
+    from inspect_app.auth.models import User
+    from inspect_app.inspection.models import Inspection
+    from inspect_app.notices.services import issue_notice
+    inspection_id = world["inspection"]()
+    # cases without violations: only a notice can hold them
+    kept, spare = make_case(app, inspection_id, set()), make_case(app, inspection_id, set())
+    with app.app_context():
+        notice = issue_notice("inspection_record", db.session.get(User, world["hrss"]),
+                              inspection=db.session.get(Inspection, inspection_id))
+        db.session.commit()
+        notice_id = notice.id
+    copy = _copy_notice_sql(":case_id")
+    if backend == "sqlite":
+        import sqlite3
+        conn = sqlite3.connect(sa.engine.make_url(database_url).database, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+
+        def run(sql, **params):
+            conn.execute("BEGIN")
+            try:
+                conn.execute(sql, params)
+            except sqlite3.IntegrityError:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        refused = sqlite3.IntegrityError
+    else:
+        def run(sql, **params):
+            with app.app_context(), db.engine.begin() as connection:
+                connection.execute(sa.text(sql), params)
+        refused = sa.exc.IntegrityError
+    try:
+        with pytest.raises(refused):
+            run(copy, id=notice_id, case_id=spare + kept + 1000)
+        run(copy, id=notice_id, case_id=kept)  # the same row with a case that exists is taken
+        with pytest.raises(refused):
+            run("DELETE FROM cases WHERE id = :id", id=kept)
+        run("DELETE FROM cases WHERE id = :id", id=spare)  # a case without notices could go
+    finally:
+        if backend == "sqlite":
+            conn.close()
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice).where(Notice.case_id == kept)) == 1
+
+
+def test_demo_notices_stand_on_the_demo_cases_and_show_on_their_pages(app, runner, client):
+    """seed-demo issues every type through the notice service on the demo's own cases and inspections, in
+    the order of the procedure; the entity, case and inspection pages list them."""
+    from inspect_app.cases.models import Case
+    from inspect_app.demo.cli import DEMO_PASSWORD
+    from inspect_app.inspection.models import Inspection
+    from inspect_app.notices.config import NOTICE_TYPES
+    from tests.conftest import AuthActions
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        notices = db.session.scalars(sa.select(Notice).order_by(Notice.id)).all()
+        assert {n.type for n in notices} == set(NOTICE_TYPES)
+        for notice in notices:
+            inspection = db.session.get(Inspection, notice.inspection_id)
+            assert inspection is not None and inspection.entity_id == notice.entity_id, notice.number
+            if notice.type not in ("inspection_record", "service_receipt"):
+                assert notice.case_id is not None, notice.number
+            if notice.case_id is not None:
+                case = db.session.get(Case, notice.case_id)
+                assert case is not None, notice.number
+                assert (case.entity_id, case.inspection_id) == (notice.entity_id, notice.inspection_id)
+                assert notice.snapshot["source"]["case_id"] == case.id
+        for notice_type in NOTICE_TYPES:  # each type's numbers follow the dates of issue
+            dates = [n.snapshot["issued_date"] for n in sorted(notices, key=lambda n: n.seq) if n.type == notice_type]
+            assert dates == sorted(dates), notice_type
+        decision = next(n for n in notices if n.type == "penalty_decision")
+        advance = next(n for n in notices if n.type == "penalty_advance_notice" and n.case_id == decision.case_id)
+        decided = db.session.get(Case, decision.case_id)
+        assert decided.status == "decided" and decision.snapshot["issued_date"] == decided.decided_on.isoformat()
+        assert advance.snapshot["issued_date"] == decided.notice_served_on.isoformat() < decided.decided_on.isoformat()
+        assert decision.snapshot["body"]["advance"]["number"] == advance.number  # 行政处罚法 Art 62
+        crime = db.session.get(Case, next(n.case_id for n in notices if n.type == "criminal_transfer"))
+        assert crime.status == "transferred" and crime.referral.kind == "criminal" and crime.referral.status == "sent"
+        order = next(n for n in notices if n.type == "rectification_order")
+        ordered = db.session.get(Case, order.case_id)
+        assert ordered.status == "rectification_ordered"
+        assert order.snapshot["violations"][0]["deadline"] == ordered.rectification_deadline.isoformat()
+        record = next(n for n in notices if n.type == "inspection_record" and n.inspection_id == order.inspection_id)
+        pages = {f"/registry/{decided.entity_id}": [advance.number, decision.number],
+                 f"/cases/{decided.id}": [advance.number, decision.number],
+                 f"/cases/{ordered.id}": [order.number],
+                 f"/inspections/{order.inspection_id}/record": [record.number, order.number]}
+    assert AuthActions(client).login("inspector.hrss.sc", DEMO_PASSWORD).status_code == 302
+    for url, numbers in pages.items():
+        page = client.get(url)
+        assert page.status_code == 200, url
+        for number in numbers:
+            assert number in page.get_data(as_text=True), (url, number)

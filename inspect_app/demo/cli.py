@@ -18,25 +18,25 @@ DEMO_USERS = [
     ("planner", "联席办 王策划", ["planner"], "hrss", "140600", "14060001001"),
     ("viewer", "妇联 李观察", ["viewer"], "womens_federation", "140600", None),
     # 朔城区 (140602)
-    ("registrar.sc", "朔城 张登记", ["registrar"], "samr", "140602", None),
-    ("inspector.hrss.sc", "朔城 刘人社", ["inspector"], "hrss", "140602", "14060201001"),
-    ("inspector.samr.sc", "朔城 陈市监", ["inspector"], "samr", "140602", "14060202001"),
-    ("inspector.culture.sc", "朔城 赵文旅", ["inspector"], "culture", "140602", "14060203001"),
-    ("supervisor.sc", "朔城 孙科长", ["supervisor"], "hrss", "140602", "14060201002"),
-    ("police.sc", "朔城 周民警", ["police_liaison"], "police", "140602", "14060204001"),
-    ("admin.sc", "朔城 钱管理", ["admin"], "samr", "140602", None),
-    ("planner.sc", "朔城 杨策划", ["planner"], "hrss", "140602", "14060201003"),
-    ("viewer.sc", "朔城 许观察", ["viewer"], "womens_federation", "140602", None),
+    ("registrar.sc", "张登记", ["registrar"], "samr", "140602", None),
+    ("inspector.hrss.sc", "刘人社", ["inspector"], "hrss", "140602", "14060201001"),
+    ("inspector.samr.sc", "陈市监", ["inspector"], "samr", "140602", "14060202001"),
+    ("inspector.culture.sc", "赵文旅", ["inspector"], "culture", "140602", "14060203001"),
+    ("supervisor.sc", "孙科长", ["supervisor"], "hrss", "140602", "14060201002"),
+    ("police.sc", "周民警", ["police_liaison"], "police", "140602", "14060204001"),
+    ("admin.sc", "钱管理", ["admin"], "samr", "140602", None),
+    ("planner.sc", "杨策划", ["planner"], "hrss", "140602", "14060201003"),
+    ("viewer.sc", "许观察", ["viewer"], "womens_federation", "140602", None),
     # 怀仁市 (140681)
-    ("registrar.hr", "怀仁 吴登记", ["registrar"], "samr", "140681", None),
-    ("inspector.hrss.hr", "怀仁 郑人社", ["inspector"], "hrss", "140681", "14068101001"),
-    ("inspector.samr.hr", "怀仁 冯市监", ["inspector"], "samr", "140681", "14068102001"),
-    ("inspector.culture.hr", "怀仁 褚文旅", ["inspector"], "culture", "140681", "14068103001"),
-    ("supervisor.hr", "怀仁 卫科长", ["supervisor"], "samr", "140681", "14068102002"),
-    ("police.hr", "怀仁 蒋民警", ["police_liaison"], "police", "140681", "14068104001"),
-    ("admin.hr", "怀仁 何管理", ["admin"], "samr", "140681", None),
-    ("planner.hr", "怀仁 韩策划", ["planner"], "samr", "140681", "14068102003"),
-    ("viewer.hr", "怀仁 曹观察", ["viewer"], "womens_federation", "140681", None),
+    ("registrar.hr", "吴登记", ["registrar"], "samr", "140681", None),
+    ("inspector.hrss.hr", "郑人社", ["inspector"], "hrss", "140681", "14068101001"),
+    ("inspector.samr.hr", "冯市监", ["inspector"], "samr", "140681", "14068102001"),
+    ("inspector.culture.hr", "褚文旅", ["inspector"], "culture", "140681", "14068103001"),
+    ("supervisor.hr", "卫科长", ["supervisor"], "samr", "140681", "14068102002"),
+    ("police.hr", "蒋民警", ["police_liaison"], "police", "140681", "14068104001"),
+    ("admin.hr", "何管理", ["admin"], "samr", "140681", None),
+    ("planner.hr", "韩策划", ["planner"], "samr", "140681", "14068102003"),
+    ("viewer.hr", "曹观察", ["viewer"], "womens_federation", "140681", None),
 ]
 
 
@@ -93,10 +93,11 @@ def seed_demo(if_empty: bool):
     field = seed_demo_inspections()
     db.session.flush()
     from .cases import seed_demo_cases
-    cases = seed_demo_cases()
+    demo_cases = seed_demo_cases()
+    cases = demo_cases.created
     db.session.flush()
     from .notices import seed_demo_notices
-    notices = seed_demo_notices()
+    notices = seed_demo_notices(demo_cases)
     db.session.commit()
     click.echo(f"demo data: {len(created)} account(s) created, {len(DEMO_USERS) - len(created)} already there; "
                f"{entities} entities created" + (f"; campaign {campaign.id} drawn" if campaign else "")

@@ -1,50 +1,20 @@
-"""Demo notices: a completed inspection of a job agency (made with the ORM, as the field pages would leave
-it) and one notice of every type, so that `make run` and `make notices-preview` show each document.
+"""Demo notices: every type of document, issued through the notice service on the demo's own cases and
+inspections (demo/cases.py), in the order and on the days the procedure would have them, so that `make run`
+shows them on the entity, inspection and case pages and `make notices-preview` renders each type.
 
-The case-based notices use :class:`StandInCase`, an object with the attributes notices read from a case
-(the cases area lands separately); tests and the benchmark use the same helpers.
+:func:`make_completed_inspection` (a completed inspection written with the ORM: answers, photos, violations,
+attestations and signatures) serves the demo cases, the tests and the benchmark alike.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import math
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from ..extensions import db
-
-DEMO_MARK = "演示：联合检查"  # in the cause note of the demo inspection, so that it is made once
-
-
-@dataclass
-class StandInCase:
-    """The attribute contract of a case as notices read it (issue 8 provides the real one)."""
-
-    id: int | None
-    entity: object
-    region_code: str
-    acting_department: str
-    inspection: object | None = None
-    violations: list = field(default_factory=list)
-    status: str = "open"
-    opened_dt: datetime | None = None
-    rectification_deadline: date | None = None
-    penalty_amount: int | None = None
-    penalty_reason: str | None = None
-    hearing_offered: bool = False
-    transfer_to: str | None = None
-    referral: object | None = None
-
-    @property
-    def access_region_code(self) -> str:
-        return self.region_code
-
-    @property
-    def access_department_code(self) -> str:
-        return self.acting_department
 
 
 def signature_png(seed: int, width: int = 360, height: int = 120) -> bytes:
@@ -65,9 +35,18 @@ def signature_png(seed: int, width: int = 360, height: int = 120) -> bytes:
 
 
 def evidence_jpeg(label: int) -> bytes:
+    """A small photo-like JPEG, a different one (and SHA-256) for every label."""
+    import random
+
     from PIL import Image, ImageDraw
+    rng = random.Random(label)
     image = Image.new("RGB", (320, 240), (200 + label * 10 % 50, 210, 220))
-    ImageDraw.Draw(image).rectangle((40, 40, 280, 200), outline=(60, 60, 60), width=6)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 280, 200), outline=(60, 60, 60), width=6)
+    for _ in range(6):
+        x, y = rng.randint(50, 240), rng.randint(50, 170)
+        draw.rectangle((x, y, x + rng.randint(8, 30), y + rng.randint(6, 20)),
+                       fill=(rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255)))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=70)
     return buffer.getvalue()
@@ -75,20 +54,26 @@ def evidence_jpeg(label: int) -> bytes:
 
 def make_completed_inspection(entity, officers: list, *, findings: list[dict], data_dir: str | None = None,
                               when: datetime | None = None, campaign_id: int | None = None,
-                              party_refuses: bool = False, cause_note: str | None = None):
+                              party_refuses: bool = False, cause_note: str | None = None,
+                              checklists: list[str] | None = None,
+                              party: tuple[str, str] = ("王经理", "现场负责人"), origin: str | None = None):
     """A completed inspection with answers, evidence, violations, attestations and signatures, written with
     the ORM (the field services are not used here). ``findings``: [{"item", "type", "description",
-    "criminal"?, "quantities"?}] on the job-agency checklists."""
+    "caption"?, "criminal"?, "restricted"?, "quantities"?, "acting_department"?, "value"?}] on ``checklists``
+    (default: the job-agency checklist of 人社 for a job agency); ``party``: the person present and role;
+    ``origin``: default ``cause`` with a cause note, else ``random``."""
     from ..checklist.services import pin_checklist
     from ..inspection.models import (Answer, Attestation, Evidence, Inspection, InspectionChecklist,
                                      InspectionMember, Signature, Violation)
     when = when or datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=2)
     lead = officers[0]
-    inspection = Inspection(entity_id=entity.id, campaign_id=campaign_id, origin="cause" if cause_note else "random",
+    party_name, party_role = party
+    origin = origin or ("cause" if cause_note else "random")
+    inspection = Inspection(entity_id=entity.id, campaign_id=campaign_id, origin=origin,
                             cause_note=cause_note, scheduled_date=when.date(), region_code=entity.region_code,
                             lead_department=lead.department_code, status="in_progress", started_dt=when,
                             completed_dt=when + timedelta(minutes=70), completed_by_id=lead.id,
-                            party_name="王经理", party_role="现场负责人",
+                            party_name=party_name, party_role=party_role,
                             outcome="violations" if findings else "compliant")
     db.session.add(inspection)
     db.session.flush()
@@ -99,25 +84,32 @@ def make_completed_inspection(entity, officers: list, *, findings: list[dict], d
                                                    method="session" if position == 0 else "pin",
                                                    credential_number=officer.credential_number,
                                                    attested_dt=when + timedelta(minutes=1)))
-    codes = ["job_agency.hrss"] if entity.kind == "job_agency" else []
+    if checklists is None:
+        checklists = ["job_agency.hrss"] if entity.kind == "job_agency" else []
     pinned = {}
-    for position, code in enumerate(codes):
+    for position, code in enumerate(checklists):
         row = pin_checklist(code)
         inspection.checklists.append(InspectionChecklist(checklist_version_id=row.id, code=code, version=row.version,
                                                          position=position))
         pinned[code] = row
-    failed = {f["item"] for f in findings}
+    failed = {f["item"]: f for f in findings}
     for code, row in pinned.items():
         for item in row.content["items"]:
+            finding = failed.get(item["code"]) or failed.get(item.get("local_code"))
+            if item["answer_type"] == "number" and finding is not None and "value" in finding:
+                inspection.answers.append(Answer(checklist_code=code, item_code=item["code"], result="fail",
+                                                 value=finding["value"], note="见证据照片", answered_by_id=lead.id,
+                                                 updated_dt=when + timedelta(minutes=20)))
+                continue
             if item["answer_type"] != "yes_no_na":
                 continue
-            result = "fail" if item["code"] in failed or item.get("local_code") in failed else "pass"
+            result = "fail" if finding is not None else "pass"
             inspection.answers.append(Answer(checklist_code=code, item_code=item["code"], result=result,
                                              note="见证据照片" if result == "fail" else None,
                                              answered_by_id=lead.id, updated_dt=when + timedelta(minutes=20)))
     evidence = []
     for number, finding in enumerate(findings, start=1):
-        data = evidence_jpeg(number)
+        data = evidence_jpeg(entity.id * 100 + number)  # each inspection's photos are its own
         digest = hashlib.sha256(data).hexdigest()
         path = f"evidence/{digest[:2]}/{digest}.jpg"
         if data_dir:
@@ -135,10 +127,12 @@ def make_completed_inspection(entity, officers: list, *, findings: list[dict], d
     catalogue = _catalogue()
     for finding, item in zip(findings, evidence):
         vtype = catalogue.violation_types[finding["type"]]
+        criminal = bool(finding.get("criminal"))
         violation = Violation(entity_id=entity.id, item_code=finding["item"], type_code=finding["type"],
-                              acting_department=vtype.acting_department, severity=vtype.severity,
-                              description=finding["description"], quantities=finding.get("quantities"),
-                              criminal=bool(finding.get("criminal")), restricted=bool(finding.get("criminal")),
+                              acting_department=finding.get("acting_department") or vtype.acting_department,
+                              severity=vtype.severity, description=finding["description"],
+                              quantities=finding.get("quantities"), criminal=criminal,
+                              restricted=bool(finding.get("restricted", criminal)),
                               created_by_id=lead.id, created_dt=when + timedelta(minutes=40))
         violation.evidence.append(item)
         inspection.violations.append(violation)
@@ -149,15 +143,15 @@ def make_completed_inspection(entity, officers: list, *, findings: list[dict], d
                                                sha256=hashlib.sha256(png).hexdigest(),
                                                signed_dt=when + timedelta(minutes=65)))
     if party_refuses:
-        inspection.signatures.append(Signature(slot="party", role="party", signer_name="王经理", refused=True,
+        inspection.signatures.append(Signature(slot="party", role="party", signer_name=party_name, refused=True,
                                                note="称需请示公司负责人", signed_dt=when + timedelta(minutes=66)))
         png = signature_png(97)
         inspection.signatures.append(Signature(slot="witness", role="witness", signer_name="赵见证",
                                                image_png=png, sha256=hashlib.sha256(png).hexdigest(),
                                                signed_dt=when + timedelta(minutes=67)))
     else:
-        png = signature_png(42)
-        inspection.signatures.append(Signature(slot="party", role="party", signer_name="王经理", image_png=png,
+        png = signature_png(entity.id + 42)
+        inspection.signatures.append(Signature(slot="party", role="party", signer_name=party_name, image_png=png,
                                                sha256=hashlib.sha256(png).hexdigest(),
                                                signed_dt=when + timedelta(minutes=66)))
     db.session.flush()
@@ -188,50 +182,49 @@ DEMO_FINDINGS = [
 ]
 
 
-def seed_demo_notices() -> int:
-    """One notice of every type on a demo inspection (skipped when the demo inspection exists)."""
+def seed_demo_notices(demo) -> int:
+    """The notices of the demo cases (``demo``: what :func:`~inspect_app.demo.cases.seed_demo_cases` made;
+    nothing when it made nothing, so a second run issues none). Returns the number issued."""
     from flask import current_app
 
     from ..auth.models import User
-    from ..inspection.models import Inspection
-    from ..notices.fonts import FontProblem
+    from ..notices.fonts import FontProblem, check_fonts
     from ..notices.services import issue_notice
-    from ..registry.models import Entity
-    if db.session.scalar(sa.select(Inspection.id).where(Inspection.cause_note == DEMO_MARK)) is not None:
+    from ..notices.snapshot import local_day
+    if demo is None or not demo.created:
         return 0
-    officers = [db.session.scalar(sa.select(User).where(User.username == name))
-                for name in ("inspector.hrss.sc", "inspector.samr.sc")]
-    entity = db.session.scalar(sa.select(Entity).where(Entity.kind == "job_agency", Entity.region_code == "140602",
-                                                       Entity.credit_code.is_not(None)).order_by(Entity.id).limit(1))
-    if entity is None or None in officers:
-        return 0
-    from ..notices.snapshot import LOCAL_TZ, local_day
-    morning = datetime.combine(local_day(), datetime.min.time().replace(hour=9, minute=30), LOCAL_TZ)
-    inspection = make_completed_inspection(entity, officers, findings=DEMO_FINDINGS, party_refuses=True,
-                                           cause_note=DEMO_MARK, data_dir=current_app.config["INSPECT_DATA_DIR"],
-                                           when=morning.astimezone(timezone.utc))
-    hrss = officers[0]
-    supervisor = db.session.scalar(sa.select(User).where(User.username == "supervisor.sc")) or hrss
-    violations = list(inspection.violations)
-    # negative ids: demo cases that exist only here (the cases table lands separately)
-    case = StandInCase(id=-1, entity=entity, region_code=entity.region_code, acting_department="hrss",
-                       inspection=inspection, violations=violations[:2], opened_dt=inspection.completed_dt,
-                       penalty_amount=12000, hearing_offered=True,
-                       penalty_reason="鉴于当事人收取押金涉及3名求职者，且未能在检查时主动退还，依照本机关行政处罚裁量基准")
     try:
-        issued = [issue_notice("inspection_record", hrss, inspection=inspection),
-                  issue_notice("rectification_order", hrss, inspection=inspection)]
-        issued.append(issue_notice("penalty_advance_notice", supervisor, case=case, department="hrss"))
-        issued.append(issue_notice("penalty_decision", supervisor, case=case, department="hrss"))
-        crime = StandInCase(id=-2, entity=entity, region_code=entity.region_code, acting_department="hrss",
-                            inspection=inspection, violations=violations[2:], opened_dt=inspection.completed_dt)
-        issued.append(issue_notice("criminal_transfer", supervisor, case=crime, department="hrss"))
-        transfer = StandInCase(id=-3, entity=entity, region_code=entity.region_code, acting_department="hrss",
-                               inspection=inspection, violations=violations[:1], transfer_to="samr",
-                               opened_dt=inspection.completed_dt)
-        issued.append(issue_notice("case_transfer", supervisor, case=transfer, department="hrss"))
-        issued.append(issue_notice("service_receipt", hrss, inspection=inspection))
+        check_fonts()
     except FontProblem as exc:
         current_app.logger.warning("demo notices skipped: %s", exc)
         return 0
-    return len(issued)
+    users = {u.username: u for u in db.session.scalars(sa.select(User).where(User.username.in_(
+        ("inspector.hrss.sc", "inspector.culture.sc", "supervisor.sc"))))}
+    officer, culture = users.get("inspector.hrss.sc"), users.get("inspector.culture.sc")
+    head = users.get("supervisor.sc") or officer
+    # (day, notice type, issuer, source): issued in date order, so that each type's numbers follow the dates
+    # and the advance notice of a penalty precedes its decision (行政处罚法 Art 62)
+    plan: list[tuple[date, str, object, dict]] = []
+    if demo.decided is not None:  # deposits taken: advance notice served, no reply in time, decided
+        plan += [(demo.decided.notice_served_on, "penalty_advance_notice", officer, {"case": demo.decided}),
+                 (demo.decided.decided_on, "penalty_decision", head, {"case": demo.decided})]
+    if demo.ordered is not None:  # the on-site record and the order to rectify, served on the spot
+        inspection = demo.ordered.inspection
+        plan += [(local_day(inspection.completed_dt), "inspection_record", officer, {"inspection": inspection}),
+                 (demo.ordered.rectification_ordered_on, "rectification_order", officer, {"case": demo.ordered}),
+                 (demo.ordered.rectification_ordered_on, "service_receipt", officer, {"case": demo.ordered})]
+    if demo.transferred is not None:  # the venue's CCTV case, the police's to decide: sent by culture
+        plan.append((demo.transferred_on, "case_transfer", culture or head, {"case": demo.transferred}))
+    if demo.proposed is not None:  # the venue employing minors: advance notice with the right to a hearing
+        plan.append((demo.proposed.notice_served_on, "penalty_advance_notice", officer, {"case": demo.proposed}))
+    if demo.crime is not None:  # the suspected crime: the record, and the transfer the head approved
+        inspection = demo.crime.inspection
+        plan += [(local_day(inspection.completed_dt), "inspection_record", officer, {"inspection": inspection}),
+                 (demo.crime_transferred_on, "criminal_transfer", head, {"case": demo.crime})]
+    issued = 0
+    for day, notice_type, user, source in sorted(plan, key=lambda step: step[0]):
+        if user is None:
+            continue
+        issue_notice(notice_type, user, today=day, **source)
+        issued += 1
+    return issued

@@ -130,11 +130,12 @@ class Notices(MethodView):
                 raise InvalidData({"inspection_id": [_("No such inspection.")]})
         else:
             raise InvalidData({"inspection_id": [_("Give either an inspection or a case.")]})
-        authorize_issue(inspection=inspection, case=case)
+        authorize_issue(inspection=inspection, case=case, notice_type=data["type"])
         replaces = load_notice(data["replaces_id"]) if data["replaces_id"] else None
+        # the department: the user's for an inspection, the case's (issuing_department) for a case
         return _issue_errors(lambda: issue_notice(
             data["type"], current_user, inspection=inspection, case=case, notice_ids=data["notice_ids"],
-            replaces=replaces, department=case.acting_department if case is not None else None))
+            replaces=replaces))
 
     @permission_required("notices.view")
     @blp.arguments(NoticeListArgsSchema, location="query")

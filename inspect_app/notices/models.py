@@ -40,8 +40,8 @@ class Notice(db.Model):
     title: Mapped[str] = mapped_column(sa.String(60))
     status: Mapped[str] = mapped_column(sa.String(10), default="issued")
     inspection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inspections.id"), index=True)
-    # no foreign key: the cases table lands separately (issue 8); the case is read by duck typing
-    case_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    # RESTRICT: a case that has issued notices is never deleted (the notices are kept for good)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="RESTRICT"), index=True)
     entity_id: Mapped[int] = mapped_column(sa.ForeignKey("entities.id"), index=True)
     region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
     party_name: Mapped[str] = mapped_column(sa.String(200))

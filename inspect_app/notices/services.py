@@ -226,6 +226,19 @@ def _served_notices(inspection, case, notice_ids) -> list[Notice]:
     return list(db.session.scalars(stmt.where(Notice.inspection_id == inspection.id).order_by(Notice.id)))
 
 
+# Sent by the department that holds the file; every other case notice comes from the department with
+# the power to order and to penalise (the case's acting department).
+TRANSFER_TYPES = ("criminal_transfer", "case_transfer")
+
+
+def issuing_department(notice_type: str, case) -> str:
+    """The department that issues ``notice_type`` for ``case``: its handling department for a transfer
+    (e.g. culture sends the police a CCTV case that is the police's to decide), else its acting one."""
+    if notice_type in TRANSFER_TYPES:
+        return getattr(case, "handling_department", None) or case.acting_department
+    return case.acting_department
+
+
 def _check_source(notice_type: str, inspection, case) -> None:
     if notice_type not in NOTICE_TYPES:
         raise InvalidData({"type": [_("Unknown notice type.")]})
@@ -262,7 +275,8 @@ def issue_notice(notice_type: str, user, *, inspection=None, case=None, departme
     _check_source(notice_type, inspection, case)
     check_fonts()  # refuse before a number is taken
     config = settings()
-    department = department or user.department_code
+    department = department or (issuing_department(notice_type, case) if case is not None
+                                else user.department_code)
     today = today or local_day()
     served = _served_notices(inspection, case, notice_ids) if notice_type == "service_receipt" else None
     draft = build_draft(notice_type, config, department, user=user, today=today, inspection=inspection, case=case,

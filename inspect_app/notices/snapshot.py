@@ -1,10 +1,10 @@
 """The data of a notice, read from the inspection or the case and frozen as plain JSON at issue.
 
 Nothing here changes data. :func:`build_draft` returns everything a notice prints except its number and
-verification data, which :func:`finalize` adds once the number is taken. Cases are read by duck typing
-(``case.id, entity, region_code, acting_department, inspection, violations, status, opened_dt,
-rectification_deadline, penalty_amount, penalty_reason, hearing_offered, transfer_to, referral``), so
-this module does not import the cases area.
+verification data, which :func:`finalize` adds once the number is taken. Cases are read through these
+attributes of :class:`~inspect_app.cases.models.Case` (``case.id, entity, region_code, acting_department,
+inspection, violations, status, filed_on, opened_dt, rectification_deadline, penalty_amount, penalty_reason,
+hearing_offered, transfer_to, referral``), so this module does not import the cases area.
 """
 from __future__ import annotations
 
@@ -195,6 +195,14 @@ def signature_data(sig) -> dict:
             "sha256": sig.sha256, "at": local_minute(sig.signed_dt)}
 
 
+def _filed_on(case) -> date | None:
+    """立案日: the day the case was filed (its statutory clocks run from it), else the day it was opened."""
+    filed = getattr(case, "filed_on", None)
+    if filed is not None:
+        return filed
+    return local_day(case.opened_dt) if case.opened_dt else None
+
+
 def _open(violations) -> list:
     return [v for v in violations if getattr(v, "status", "open") != "withdrawn"]
 
@@ -304,14 +312,16 @@ def _rectification_order(draft, *, department, inspection, case, types, today, *
         raise InvalidData({field: [_("There is no violation your department must order to be rectified.")]})
     draft["violations"] = rows
     draft["evidence"] = evidence_data(e for v in candidates for e in v.evidence)
-    found = (case.opened_dt if case is not None else (inspection.completed_dt or inspection.started_dt))
+    # found at the inspection (a case's own one too); a case without one: the day it was filed
+    found = (inspection.completed_dt or inspection.started_dt) if inspection is not None else None
+    found_on = local_day(found) if found else (_filed_on(case) if case is not None else None)
     hrss = department == "hrss"
     short = "指令" if draft["title"].endswith("指令书") else "通知"
     if all(r["deadline"] is None for r in rows) and draft["title"] == NOTICE_TYPES["rectification_order"]:
         draft["title"] = "责令改正通知书"  # every item at once: no time limit to name
     draft["body"] = {
         "hrss": hrss, "short_name": short,
-        "found_on": local_day(found).isoformat() if found else today.isoformat(),
+        "found_on": (found_on or today).isoformat(),
         "order_basis": ORDER_BASIS + (ORDER_BASIS_HRSS if hrss else []),
         "consequence_basis": _unique(b for r in rows for b in r["penalty_basis"]),
     }
@@ -334,7 +344,7 @@ def _penalty_common(draft, *, settings, case, types):
     draft["violations"] = rows
     draft["evidence"] = evidence_data(e for v in violations for e in v.evidence)
     draft["body"] = {
-        "opened": local_day(case.opened_dt).isoformat() if case.opened_dt else draft["issued_date"],
+        "opened": _filed_on(case).isoformat() if _filed_on(case) else draft["issued_date"],
         "amount": case.penalty_amount, "reason": case.penalty_reason or "",
         "hearing": bool(case.hearing_offered),
         "breach_basis": _unique(b for r in rows for b in r["basis"]),
@@ -366,11 +376,15 @@ def _penalty_decision(draft, *, settings, case, types, department, **unused):
         payment_note=settings.payment_note)
 
 
+# the referral's list names the transfer letter itself; the letter does not list itself as its attachment
+LETTER_CODES = ("transfer_letter", "case_transfer_letter")
+
+
 def _attachments(referral, evidence: list, record_number: str | None) -> list[dict]:
     items = []
     for entry in (getattr(referral, "attachments", None) or []):
         title = str(entry.get("title") or "").strip()
-        if title:
+        if title and entry.get("code") not in LETTER_CODES:
             count = entry.get("pages")
             items.append({"title": title, "count": f"{count}页" if count else "1份"})
     if not items:
@@ -381,6 +395,13 @@ def _attachments(referral, evidence: list, record_number: str | None) -> list[di
             items.append({"title": "证据材料（照片、电子数据等，清单见正文）", "count": f"{len(evidence)}项"})
         items.append({"title": "涉案物品清单", "count": "1份"})
     return items
+
+
+def _referral_reason(referral, rows: list[dict]) -> str:
+    """The referral's reason, unless it only repeats the violations' titles (the default a transfer without
+    a reason gets), which the letter lists already."""
+    reason = (getattr(referral, "reason", None) or "").strip()
+    return "" if reason == "、".join(r["title"] for r in rows) else reason
 
 
 def _record_number(inspection) -> str | None:
@@ -406,7 +427,7 @@ def _criminal_transfer(draft, *, case, types, names, inspection, **unused):
     draft["body"] = {
         "to": to, "to_name": names.get(to, to), "crimes": crimes,
         "crime_names": _unique(c["name"] for c in crimes),
-        "reason": getattr(referral, "reason", None) or "",
+        "reason": _referral_reason(referral, rows),
         "attachments": _attachments(referral, draft["evidence"], _record_number(inspection)),
     }
 
@@ -425,7 +446,7 @@ def _case_transfer(draft, *, case, types, names, department, settings, inspectio
     draft["evidence"] = evidence_data(e for v in violations for e in v.evidence)
     draft["body"] = {
         "to": to, "to_name": names[to], "basis": settings.department(department).case_transfer_basis,
-        "reason": getattr(referral, "reason", None) or "",
+        "reason": _referral_reason(referral, rows),
         "attachments": _attachments(referral, draft["evidence"], _record_number(inspection)),
     }
 

@@ -20,9 +20,9 @@ from .config import NOTICE_TYPES, SOURCES
 from .fonts import FontProblem
 from .forms import BatchForm, CodeForm, IssueForm, SealForm, VerifyUploadForm, VoidForm
 from .models import DepartmentSeal, Notice, NoticeBatch
-from .services import (NoticeConflict, batch_progress, StoredPdfDamaged, check_upload, create_batch, find_by_short_code,
-                       find_by_token, issue_notice, merged_pdf, pdf_filename, public_view, read_pdf, remove_seal,
-                       start_batch, upload_seal, void_notice, zip_of)
+from .services import (NoticeConflict, StoredPdfDamaged, batch_progress, check_upload, create_batch,
+                       find_by_short_code, find_by_token, issue_notice, issuing_department, merged_pdf, pdf_filename,
+                       public_view, read_pdf, remove_seal, start_batch, upload_seal, void_notice, zip_of)
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 public_bp = Blueprint("verify", __name__)
@@ -59,11 +59,12 @@ def inspection_departments(inspection) -> set[str]:
     return departments | {v.acting_department for v in inspection.violations}
 
 
-def authorize_issue(inspection=None, case=None) -> None:
-    """403 unless the user may issue for their department on this inspection or case."""
+def authorize_issue(inspection=None, case=None, notice_type: str | None = None) -> None:
+    """403 unless the user may issue for their department on this inspection, or for the department that
+    issues ``notice_type`` on this case."""
     department = current_user.department_code
     if case is not None:
-        authorize("notices.issue", IssueScope(case.region_code, case.acting_department))
+        authorize("notices.issue", IssueScope(case.region_code, issuing_department(notice_type, case)))
         return
     authorize("notices.issue", IssueScope(inspection.region_code, department))
     if department not in inspection_departments(inspection):
@@ -97,14 +98,8 @@ def load_notice(notice_id: int, permission: str = "notices.view") -> Notice:
 
 
 def load_case(case_id: int):
-    """The case by id, read by duck typing (the cases area lands separately); None when unknown."""
-    loader = current_app.extensions.get("notice_case_loader")
-    if loader is not None:
-        return loader(case_id)
-    try:
-        from ..cases.models import Case  # noqa: PLC0415 - optional until the cases area lands
-    except ImportError:
-        return None
+    """The case by id; None when unknown."""
+    from ..cases.models import Case
     return db.session.get(Case, case_id)
 
 
