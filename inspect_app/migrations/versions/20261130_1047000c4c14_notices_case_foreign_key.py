@@ -10,7 +10,7 @@ before/after case_id), as an ORM update would be. The downgrade drops the constr
 old ids back.
 
 Revision ID: 1047000c4c14
-Revises: e004abfcb068
+Revises: cd87ffcf8629
 Create Date: 2026-11-30 01:59:57.161151
 
 """
@@ -24,7 +24,7 @@ import inspect_app.util
 
 # revision identifiers, used by Alembic.
 revision = '1047000c4c14'
-down_revision = 'e004abfcb068'
+down_revision = 'cd87ffcf8629'
 branch_labels = None
 depends_on = None
 
