@@ -195,6 +195,8 @@ def measure_backend(backend: Backend, data: bytes, rows: int, repeat: int, workd
                     sql = f"INSERT INTO entities ({', '.join(columns)}) VALUES ({marks})"
                     cursor = raw.cursor()
                     started, floor_cpu = time.perf_counter(), own_cpu_seconds()
+                    if dialect == "sqlite":  # one transaction, as the product's: the app's connections autocommit
+                        cursor.execute("BEGIN")  # unless told (inspect_app/sqlite.py begins them itself)
                     cursor.executemany(sql, stored)
                     raw.commit()
                     floor = time.perf_counter() - started

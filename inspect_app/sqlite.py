@@ -1,5 +1,5 @@
-"""The embedded database (SQLite) for several writers: WAL, and write transactions that take the
-write lock when they begin.
+"""The embedded database (SQLite) for several writers: WAL, write transactions that take the write
+lock when they begin, and foreign keys enforced (SQLite leaves them off unless told).
 
 SQLite lets one writer at a time. In its default (deferred) mode a transaction reads first and asks
 for the write lock only at its first write; two requests that both read, then both write (two
@@ -71,6 +71,7 @@ def configure_engine(engine: sa.Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")  # readers beside a writer; ":memory:" keeps its own
+            cursor.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite: the schema's references hold
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         finally:
             cursor.close()

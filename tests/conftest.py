@@ -132,6 +132,7 @@ def _empty_tables(app) -> None:
                 conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables)
                                      + " RESTART IDENTITY CASCADE"))
             else:
+                conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")  # rows that refer to each other, checked at commit
                 for table in tables:
                     conn.execute(table.delete())
             conn.execute(sa.text(f"INSERT INTO audit_heads (id, last_seq, last_hash) VALUES (1, 0, '{GENESIS_HASH}')"))

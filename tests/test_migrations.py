@@ -74,7 +74,10 @@ def test_case_foreign_key_detaches_notices_of_cases_that_do_not_exist(tmp_path):
     now = datetime.now(timezone.utc)
     with app.app_context():
         upgrade(revision="e004abfcb068")  # before the foreign key
-        with db.engine.begin() as conn:
+        with db.engine.connect() as conn:
+            # written as the embedded database did before it enforced foreign keys (there is no entity 1)
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            conn.begin()
             conn.execute(sa.insert(Case.__table__).values(id=7, entity_id=1, region_code="140602",
                                                           acting_department="hrss", handling_department="hrss",
                                                           filed_on=date(2026, 11, 2), opened_dt=now))
@@ -85,6 +88,8 @@ def test_case_foreign_key_detaches_notices_of_cases_that_do_not_exist(tmp_path):
                     region_code="140602", party_name="某公司", snapshot={"source": {"case_id": case_id}},
                     snapshot_sha256="0" * 64, pdf_path="x.pdf", pdf_sha256="0" * 64, pdf_size=1, page_count=1,
                     verify_token=f"t{seq}", short_code=f"AAAAA-AAAA{seq}", issued_dt=now))
+            conn.commit()
+        db.engine.dispose()
         upgrade()
         rows = dict(db.session.execute(sa.select(Notice.number, Notice.case_id)).all())
         assert rows == {"告1": None, "告2": None, "告3": 7, "告4": None, "告5": None}

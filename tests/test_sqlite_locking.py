@@ -1,7 +1,7 @@
-"""The embedded database with several writers (inspect_app/sqlite.py): transactions that may write
+"""The embedded database (inspect_app/sqlite.py): transactions that may write
 take SQLite's write lock when they begin, so two read-then-write transactions run one after the
 other instead of deadlocking; readers do not wait for a writer (WAL); a lock not had in time is a
-503 with Retry-After, never a 500."""
+503 with Retry-After, never a 500; foreign keys hold."""
 from __future__ import annotations
 
 import sqlite3
@@ -106,3 +106,18 @@ def test_a_write_that_cannot_get_the_lock_is_503_with_retry_after(app, make_app,
         holder.close()
     again = client.post("/api/v1/entities", json=body, headers=token)  # the lock is free: it goes through
     assert again.status_code == 201, again.json
+
+
+def test_foreign_keys_are_enforced(app):
+    """SQLite leaves references unchecked unless each connection asks: a licence of no entity is refused."""
+    from datetime import datetime, timezone
+
+    from inspect_app.registry.models import Licence
+    with app.app_context():
+        assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+        db.session.rollback()
+        with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
+            with db.engine.begin() as conn:
+                conn.execute(sa.insert(Licence.__table__).values(
+                    entity_id=987654, type="business_licence", number="X-1", department="samr", status="valid",
+                    created_dt=datetime.now(timezone.utc)))
