@@ -185,6 +185,31 @@ def test_todays_pages_open_offline_and_answers_wait_in_the_outbox(page, app, liv
               f"{timings}; screenshots in {screenshot_dir}")
 
 
+def test_a_new_version_keeps_the_copies_usable(page, app, live_server, day_of_two, monkeypatch):
+    """A deployment changes the static files: the tablet installs the new worker, which drops the old files;
+    a copy kept before still opens offline, styled and with its banner (the older file's name, today's file)."""
+    base = f"/inspections/{day_of_two['started']}"
+    sign_in(page, "liu.hrss")
+    page.locator("[data-offline-status][data-pages]").wait_for()
+    page.goto(f"{base}/checklist")  # not /today: nothing asks for new copies after the update
+    old = [name for name in page.evaluate(CACHE_NAMES) if name.startswith("field-static-")]
+    assert len(old) == 1, old
+
+    import inspect_app.assets
+    monkeypatch.setattr(inspect_app.assets, "static_version", lambda filename: "0000000000ff")
+    page.evaluate("navigator.serviceWorker.getRegistration().then((registration) => registration.update())")
+    new = wait_until(lambda: [name for name in page.evaluate(CACHE_NAMES)
+                              if name.startswith("field-static-") and name not in old])
+    assert new and wait_until(lambda: old[0] not in page.evaluate(CACHE_NAMES)), page.evaluate(CACHE_NAMES)
+
+    page.context.set_offline(True)
+    page.goto(f"{base}/sign")
+    assert BANNER.match(banner_text(page))
+    assert 'field.css?v=0000000000ff' not in page.content(), "this copy was kept before the update"
+    assert page.evaluate("getComputedStyle(document.querySelector('.ws-sticky')).position") == "sticky"
+    page.context.set_offline(False)
+
+
 @pytest.fixture
 def no_service_workers(page):
     """A browser without service workers."""
