@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_i18n(app)
     register_security(app)
+    register_assets(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_request_lifecycle(app)
@@ -81,6 +82,11 @@ def register_i18n(app: Flask) -> None:
 def register_security(app: Flask) -> None:
     from .auth.security import init_security
     init_security(app)
+
+
+def register_assets(app: Flask) -> None:
+    from .assets import init_assets
+    init_assets(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -633,7 +633,7 @@ def test_progress_page_before_the_end_polls_with_a_script(app, client, web_desk)
         job_id = create_job(user_id, "大文件.xlsx", b"x", "zh_CN")
         update_job(job_id, status="checking", rows_total=50000, rows_checked=12000)
     html = client.get(f"/registry/import/{job_id}").data.decode()
-    assert 'src="/static/js/import-progress.js"' in html and "<script>" not in html
+    assert 'src="/static/js/import-progress.js?v=' in html and "<script>" not in html
     assert f'data-status-url="/registry/import/{job_id}/status"' in html
     assert 'max="50000" value="12000"' in html and "Checking the rows" in html
     state = client.get(f"/registry/import/{job_id}/status").json

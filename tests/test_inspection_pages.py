@@ -277,3 +277,96 @@ def test_a_violation_recorded_by_mistake_is_withdrawn_with_a_reason(client, app,
         assert db.session.scalar(sa.select(Referral.status).where(Referral.violation_id == violation_id)) == "cancelled"
     # the failed answer proposes its violation again until the answer is corrected
     assert "涉嫌拐卖或者收买被拐卖的妇女、儿童" in _text(client.get(field["base"] + "/violations"))
+
+
+# --------------------------------------------------------------------------------------------
+# Offline copies on the tablets (static/js/field-sw.js; the browser side is tests/browser/test_field_offline.py)
+
+
+def _worker_settings(script: str) -> dict:
+    import json
+    first, _, rest = script.partition("\n")
+    assert first.startswith("self.FIELD_SW = ") and first.endswith(";") and "addEventListener" in rest
+    return json.loads(first[len("self.FIELD_SW = "):-1])
+
+
+def test_the_service_worker_is_served_to_anyone_with_versioned_files(client):
+    """Its scope must cover /today and /inspections/: it is at the root, and no sign-in may stop an update."""
+    script = client.get("/field-sw.js")
+    assert script.status_code == 200 and script.mimetype == "text/javascript"
+    assert script.headers["Cache-Control"] == "no-cache"
+    assert "worker-src 'self'" in script.headers["Content-Security-Policy"]
+    assert client.get("/field-sw.js", headers={"If-None-Match": script.headers["ETag"]}).status_code == 304
+    settings = _worker_settings(script.get_data(as_text=True))
+    assert (settings["login"], settings["logout"]) == ("/login", "/logout")
+    assert re.fullmatch(r"[0-9a-f]{12}", settings["version"])
+    assert len(settings["assets"]) == 6
+    for url in settings["assets"]:
+        path, _, version = url.partition("?v=")
+        body = client.get(url)
+        assert body.status_code == 200 and version == __import__("hashlib").sha256(body.data).hexdigest()[:12], url
+        body.close()
+    pages = [re.compile(pattern) for pattern in settings["pages"]]
+    kept = ["/today", "/inspections/5", "/inspections/5/start", "/inspections/5/check-in", "/inspections/5/checklist",
+            "/inspections/5/violations", "/inspections/5/sign", "/inspections/5/complete", "/inspections/5/record"]
+    never = ["/", "/login", "/inspections/new", "/api/v1/inspections/5", "/inspections/5/signatures/1.png",
+             "/inspections/5/answers/x", "/cases", "/today/x"]
+    assert [p for p in kept if not any(r.search(p) for r in pages)] == []
+    assert [p for p in never if any(r.search(p) for r in pages)] == []
+
+
+def test_static_urls_change_with_the_files(tmp_path):
+    from inspect_app.assets import file_version
+    asset = tmp_path / "field.js"
+    asset.write_text("var a = 1;")
+    before = file_version(asset)
+    asset.write_text("var a = 2; // longer")
+    assert file_version(asset) != before and file_version(tmp_path / "missing.js") is None
+
+
+def test_today_asks_for_copies_of_its_inspections_steps(client, app, field):
+    from datetime import timedelta
+
+    from inspect_app.auth.models import User
+    AuthActions(client).login("pg.hrss")
+    page = client.get("/today")
+    html = page.get_data(as_text=True)
+    found = re.search(r"data-offline-pages='([^']+)'", html)
+    assert found, "no list of pages to keep"
+    base = field["base"]
+    assert __import__("json").loads(found.group(1)) == [
+        "/today", base, f"{base}/start", f"{base}/check-in", f"{base}/checklist", f"{base}/violations",
+        f"{base}/sign", f"{base}/complete"]
+    assert 'data-sw="/field-sw.js"' in html and 'data-offline-copy=""' in html
+    assert re.search(r'href="/static/css/field\.css\?v=[0-9a-f]{12}"', html)
+    # whose pages these are: the worker keeps them in that user's cache only
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == "pg.hrss"))
+    assert page.headers["X-Field-User"] == str(user_id)
+    assert client.get(base + "/checklist", follow_redirects=True).headers["X-Field-User"] == str(user_id)
+    assert "X-Field-User" not in client.get("/").headers
+    assert "X-Field-User" not in client.get(f"/api/v1/inspections/{field['id']}").headers
+    # another day is looked at, not kept
+    with app.app_context():
+        from inspect_app.inspection.services import local_today
+        tomorrow = (local_today() + timedelta(days=1)).isoformat()
+    assert "data-offline-pages" not in client.get(f"/today?date={tomorrow}").get_data(as_text=True)
+
+
+def test_a_background_copy_leaves_the_session_alone(client, app, field):
+    """The worker's fetch of a page (X-Field-Copy) sets no cookie: it cannot undo what a request beside it
+    stored in the session, nor take the message meant for the page the inspector opens."""
+    AuthActions(client).login("pg.hrss")
+    start = field["base"] + "/start"
+    token = csrf_from(client.get(start).data)
+    client.post(start, data={"csrf_token": token, "action": "start", "start-party_name": "李娟",
+                             "start-party_role": "法定代表人", "start-attest": "y"})
+    copy = client.get(start, headers={"X-Field-Copy": "1"})
+    assert copy.status_code == 200 and "Set-Cookie" not in copy.headers
+    assert "检查已开始" in _text(client.get(start))  # the flash is still there for the inspector's own page
+
+
+def test_signing_out_clears_the_browsers_cache(client, field):
+    AuthActions(client).login("pg.hrss")
+    response = AuthActions(client).logout()
+    assert response.headers["Location"] == "/login" and response.headers["Clear-Site-Data"] == '"cache"'

@@ -27,6 +27,8 @@ EXPECTED_PUBLIC = {
     ("api_auth.Token", "POST"),
     ("api_docs.openapi_json", "GET"),
     ("api_docs.api_page", "GET"),
+    # the tablets' service worker script: code and the field pages' paths, nothing of anyone's data
+    ("inspection.service_worker", "GET"),
     # tip-offs (举报): anyone may report and follow a report by its tracking code
     ("tipoffs.report", "GET"), ("tipoffs.report", "POST"),
     ("tipoffs.status", "GET"), ("tipoffs.status", "POST"),

@@ -20,6 +20,8 @@ from .models import ApiToken, User, UserRole, hash_token
 from .permissions import PUBLIC, access_marker, enforce_access, public
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Sent by the tablets' service worker when it fetches a page to keep a copy for offline use
+FIELD_COPY_HEADER = "X-Field-Copy"
 
 
 def is_api_request() -> bool:
@@ -174,7 +176,7 @@ SECURITY_HEADERS = [
     ("Referrer-Policy", "same-origin"),
     ("Content-Security-Policy",
      "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"),
+     "worker-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"),
 ]
 
 
@@ -193,6 +195,13 @@ class CachedSerializerSessionInterface(SecureCookieSessionInterface):
         if request.path.startswith("/api/") and request.headers.get("Authorization", "")[:7].lower() == "bearer ":
             return self.null_session_class()
         return super().open_session(app, request)
+
+    def should_set_cookie(self, app, session):
+        # A tablet's background copy of a page (static/js/field-sw.js) runs beside what the user does: its
+        # answer must not overwrite the cookie that a concurrent request (a language switch, a flash) just set.
+        if request.headers.get(FIELD_COPY_HEADER):
+            return False
+        return super().should_set_cookie(app, session)
 
     def get_signing_serializer(self, app):
         cached = app.extensions.get("inspect_session_serializer")

@@ -60,11 +60,17 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    response = redirect(url_for("auth.login"))
     if EmptyForm().validate_on_submit():
         record_event(db.session, "auth.logout", "users", current_user.id)
         logout_user()
         flash(_("You have signed out."), "info")
-    return redirect(url_for("auth.login"))
+        # The next person on the tablet must not find this user's pages in the HTTP cache (the back button).
+        # The offline copies in Cache Storage are deleted by the service worker (static/js/field-sw.js) when it
+        # sees this POST: "storage" here would also delete the outbox (IndexedDB) and with it the changes that
+        # have not reached the server yet.
+        response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/language", methods=["POST"])

@@ -19,13 +19,13 @@ from wtforms import SelectChoice
 
 from ..auth.forms import EmptyForm
 from ..auth.models import User
-from ..auth.permissions import authorize, can, permission_required
+from ..auth.permissions import authorize, can, permission_required, public
 from ..errors import InvalidData
 from ..extensions import db
 from ..i18n import department_short
 from ..registry.models import Entity
 from ..registry.queries import entity_query, scope_to_user
-from . import services
+from . import offline, services
 from .forms import (AnswerForm, CheckInForm, EvidenceForm, ManualInspectionForm, PartnerAttestForm, RefusalForm,
                     RevealIdForm, StartForm, ViolationForm, WithdrawForm)
 from .models import Evidence, Inspection, Signature, Violation
@@ -171,10 +171,36 @@ def _day_arg() -> date:
 @permission_required("inspections.view")
 def today():
     day = _day_arg()
+    inspections = services.assignments_for(current_user, day)
     rows = [{"inspection": inspection, "summary": services.assignment_summary(inspection)}
-            for inspection in services.assignments_for(current_user, day)]
-    return render_template("inspection/today.html", day=day, rows=rows, today=services.local_today(),
-                           previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
+            for inspection in inspections]
+    local_today = services.local_today()
+    return render_template("inspection/today.html", day=day, rows=rows, today=local_today,
+                           previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
+                           offline_pages=offline.offline_pages(inspections) if day == local_today else None)
+
+
+# --------------------------------------------------------------------------------------------
+# Offline copies (static/js/field-sw.js)
+
+
+@bp.route("/field-sw.js")
+@public
+def service_worker():
+    """The tablets' service worker, at the root so that its scope covers /today and /inspections/."""
+    response = current_app.response_class(offline.worker_script(), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.after_request
+def _mark_field_page(response):
+    """Whose page this is: the worker keeps a copy in that user's cache only (and drops anyone else's)."""
+    if request.endpoint in offline.PAGE_ENDPOINTS and response.status_code == 200 \
+            and current_user.is_authenticated:
+        response.headers["X-Field-User"] = str(current_user.id)
+    return response
 
 
 # --------------------------------------------------------------------------------------------

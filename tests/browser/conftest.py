@@ -121,8 +121,9 @@ def page(browser, live_server, viewport, context_options):
     It depends on `live_server` so that the context closes before the server stops. `page.traffic`
     records every request (from any page of the context), error responses, failures and JS errors.
     """
+    options = {"service_workers": "block", **context_options}  # the offline tests let the worker in
     context = browser.new_context(viewport=viewport, locale=BROWSER_LOCALE, timezone_id=BROWSER_TIMEZONE,
-                                  base_url=live_server.url, service_workers="block", **context_options)
+                                  base_url=live_server.url, **options)
     context.set_default_timeout(10_000)
     # A closed network: anything not addressed to the live server is recorded, then refused at once
     # (rather than left to time out on a machine without internet access).

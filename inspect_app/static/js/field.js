@@ -652,6 +652,93 @@
   }
 
   // ------------------------------------------------------------------------------------------
+  // Offline copies. The service worker (/field-sw.js, static/js/field-sw.js) keeps today's pages on the
+  // tablet: /today asks it to fetch them, and a page it serves without a connection is marked with the
+  // time of the copy, shown in the banner. Changes made on a copy go through the outbox like any other.
+  // Where there are no service workers the pages work online exactly as before.
+
+  var banner = $("[data-offline-banner]");
+  if (banner) { offlineCopies(banner); }
+
+  function clock(at) {
+    var d = new Date(at), now = new Date();
+    function pad(n) { return ("0" + n).slice(-2); }
+    var time = pad(d.getHours()) + ":" + pad(d.getMinutes());
+    return d.toDateString() === now.toDateString() ? time :
+      d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + time;
+  }
+
+  function offlineCopies(banner) {
+    var copyAt = Number(banner.getAttribute("data-offline-copy") || 0);
+    var note = $("[data-offline-note]", banner);
+    var sync = $("[data-sync]");
+    var user = sync ? sync.getAttribute("data-user") : null;
+    $("[data-offline-reload]", banner).addEventListener("click", function () { location.reload(); });
+    if (copyAt) {
+      $("[data-offline-text]", banner).textContent = fill(banner.getAttribute("data-l-copy"), {time: clock(copyAt)});
+      banner.hidden = false;
+      document.documentElement.classList.add("is-offline-copy");
+      $$(".flashes").forEach(function (el) { el.hidden = true; });  // they were about the moment of the copy
+    }
+    // A form that must reach the server (not one of the outbox's) cannot be sent without a connection:
+    // say so here rather than leave the inspector on the browser's error page.
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (event.defaultPrevented || navigator.onLine || !form.closest("[data-inspection], [data-today]") ||
+          (form.getAttribute("method") || "get").toLowerCase() !== "post") { return; }
+      event.preventDefault();
+      note.textContent = banner.getAttribute("data-l-needs-network");
+      banner.hidden = false;
+      banner.scrollIntoView({block: "nearest"});
+    });
+
+    if (!("serviceWorker" in navigator) || !window.caches || !user) { return; }
+    var workers = navigator.serviceWorker;
+    // its scope is the site (where the script is): it takes only the field pages and their files
+    workers.register(banner.getAttribute("data-sw")).catch(function () { /* no copies: online as before */ });
+    function tell(message) {
+      workers.ready.then(function (registration) {
+        if (registration && registration.active) { registration.active.postMessage(message); }
+      });
+    }
+    var today = $("[data-offline-pages]");
+    var status = $("[data-offline-status]");
+    function keepToday() {
+      if (today && !copyAt) {
+        tell({type: "precache", user: user, urls: JSON.parse(today.getAttribute("data-offline-pages"))});
+      }
+    }
+    keepToday();
+    var controlled = !!workers.controller;
+    workers.addEventListener("controllerchange", function () {
+      if (controlled) { keepToday(); }  // a new version of the worker: its copies are made anew
+      controlled = true;
+    });
+    workers.addEventListener("message", function (event) {
+      var data = event.data || {};
+      if (data.type === "precached" && status) {
+        status.textContent = fill(status.getAttribute("data-l-kept"), {n: data.pages});
+        status.setAttribute("data-pages", String(data.pages));
+        status.setAttribute("data-bytes", String(data.bytes));
+        status.setAttribute("data-ms", String(data.ms));
+        status.hidden = !data.pages;
+      }
+    });
+    // Once changes reach the server, the copy of this page is made again (a few seconds after the last one),
+    // so that a later offline visit does not show what was answered since as unanswered.
+    if (Q) {
+      var refresh = null;
+      Q.subscribe(function (entry, outcome) {
+        if (!outcome.ok) { return; }
+        clearTimeout(refresh);
+        refresh = setTimeout(function () {
+          tell({type: "refresh", user: user, url: location.pathname + location.search});
+        }, 5000);
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
   // Completion waits for the tablet's outbox: nothing may be frozen while a change is still here.
 
   var completeForm = $("[data-complete-form]");
