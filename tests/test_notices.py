@@ -226,6 +226,14 @@ def test_case_notices_follow_the_procedure(app, client, world, token_for, tmp_pa
         assert early.status_code == 422 and "case_id" in early.json["error"]["fields"]
         advance = issue(client, boss, type="penalty_advance_notice", case_id=penalty)
         assert advance.status_code == 201, advance.json
+        undecided = issue(client, boss, type="penalty_decision", case_id=penalty)  # advance notice given, not decided
+        assert undecided.status_code == 422
+        assert undecided.json["error"]["fields"]["case_id"] != early.json["error"]["fields"]["case_id"]
+        with app.app_context():
+            from inspect_app.cases.models import Case
+            case = db.session.get(Case, penalty)
+            case.status, case.decided_on = "decided", date(YEAR, 2, 2)
+            db.session.commit()
         decision = issue(client, boss, type="penalty_decision", case_id=penalty)
         assert decision.status_code == 201, decision.json
         criminal = issue(client, boss, type="criminal_transfer", case_id=crime)

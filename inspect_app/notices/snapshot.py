@@ -370,6 +370,9 @@ def _penalty_decision(draft, *, settings, case, types, department, **unused):
     if advance is None:
         raise InvalidData({"case_id": [_("A penalty decision needs the advance notice of the penalty first "
                                          "(Administrative Penalty Law, Art. 62).")]})
+    if case.decided_on is None:  # the document records a decision taken, with its amount; not the proposal
+        raise InvalidData({"case_id": [_("Record the decision on the case (its date and amount) before issuing "
+                                         "the penalty decision.")]})
     draft["body"].update(
         advance={"title": advance.title, "number": advance.number, "date": advance.snapshot.get("issued_date")},
         defence="", payment_days=settings.payment_days, late_fee_percent=settings.late_fee_percent,
