@@ -1,6 +1,8 @@
 """Cases: formation from a completed inspection, the transition table, the penalty proposal, transfers."""
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from inspect_app.extensions import db
@@ -181,6 +183,8 @@ def test_a_pending_criminal_transfer_blocks_the_penalty_then_the_police_acknowle
     assert r.status_code == 409 and "移送" in r.json["error"]["message"]
     case = client.get(f"/api/v1/cases/{case_id}", headers=officer).json
     assert [c["code"] for c in case["clocks"]][:1] == ["criminal_transfer"]
+    # dates in ISO 8601 (design.md 4.2), not the HTTP date a bare date object becomes in JSON
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", c["due_on"]) for c in case["clocks"]), case["clocks"]
     r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=boss,
                     json={"to": "transferred", "reason": "负责人批准移送", "to_department": "police"})
     assert r.status_code == 201, r.json

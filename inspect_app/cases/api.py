@@ -123,7 +123,8 @@ class CaseSchema(Schema):
     referral_id = fields.Integer(allow_none=True)
     next_due_on = fields.Date(allow_none=True)
     next_due_kind = fields.String(allow_none=True)
-    clocks = fields.Function(case_clock_rows)
+    # through ClockSchema: a bare date would leave as an HTTP date ("Sun, 28 Feb 2027 ..."), not ISO 8601
+    clocks = fields.Function(lambda c: ClockSchema(many=True).dump(case_clock_rows(c)))
     allowed_transitions = fields.Function(lambda c: list(TRANSITIONS[c.status]))
     closed_dt = fields.DateTime(allow_none=True)
 
