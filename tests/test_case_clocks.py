@@ -332,6 +332,84 @@ def test_notices_print_the_same_payment_figures_as_the_clocks(app):
         assert (clocks["payment_days"], clocks["late_fee_percent_per_day"]) == figures
 
 
+# --------------------------------------------------------------------------------------------
+# Market regulation: the decision period extended once by 30 days
+
+def _samr_case(app, make_user):
+    officers = team(make_user, "samr")
+    inspection = complete_inspection(app, make_entity(app), [(u, "samr") for u in officers], [AD], lead="samr")
+    return case_ids(app, inspection)["samr"]
+
+
+def test_samr_decision_period_is_extended_once_with_a_reason(app, client, make_user, token_for):
+    from inspect_app.audit.models import AuditEvent
+    case_id = _samr_case(app, make_user)
+    make_user("boss.samr.ext", roles=("supervisor",), department="samr")
+    headers = token_for("boss.samr.ext")
+    with app.test_request_context():
+        filed = _load(case_id).filed_on
+    before = {c["code"]: c for c in client.get(f"/api/v1/cases/{case_id}", headers=headers).json["clocks"]}
+    assert before["decision"]["due_on"] == (filed + timedelta(days=90)).isoformat()
+    url = f"/api/v1/cases/{case_id}/extensions"
+    r = client.post(url, headers=headers, json={"clock": "decision", "reason": " "})
+    assert r.status_code == 422 and "reason" in r.json["error"]["fields"]
+    r = client.post(url, headers=headers, json={"clock": "decision", "reason": "案情复杂，需调取银行流水，经负责人批准延期"})
+    assert r.status_code == 201, r.json
+    assert r.json["decision_extended"] is True
+    decision = {c["code"]: c for c in r.json["clocks"]}["decision"]
+    assert decision["due_on"] == (filed + timedelta(days=120)).isoformat()
+    assert "延长30日" in decision["label"] and "市场监督管理行政处罚程序规定" in decision["basis"]
+    r = client.post(url, headers=headers, json={"clock": "decision", "reason": "再次延期"})
+    assert r.status_code == 409 and r.json["error"]["code"] == "case_state"
+    assert "已经延长过一次" in r.json["error"]["message"]
+    with app.app_context():
+        events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "case.decision_extended")).all()
+        assert [e.after["reason"] for e in events] == ["案情复杂，需调取银行流水，经负责人批准延期"]
+        assert events[0].after["decision_due_on"] == (filed + timedelta(days=120)).isoformat()
+
+
+def test_decision_extension_is_refused_outside_market_regulation_and_after_the_decision(
+        app, client, make_user, token_for):
+    hrss_case = _case(app, make_user, [DISPLAY])
+    samr_case = _samr_case(app, make_user)
+    make_user("boss.hrss.ext", roles=("supervisor",), department="hrss")
+    make_user("boss.samr.late", roles=("supervisor",), department="samr")
+    r = client.post(f"/api/v1/cases/{hrss_case}/extensions", headers=token_for("boss.hrss.ext"),
+                    json={"clock": "decision", "reason": "案情复杂"})
+    assert r.status_code == 409 and "市场监督管理" in r.json["error"]["message"]
+    with app.test_request_context():
+        _decided(_load(samr_case), date(2026, 9, 29))
+        db.session.commit()
+    r = client.post(f"/api/v1/cases/{samr_case}/extensions", headers=token_for("boss.samr.late"),
+                    json={"clock": "decision", "reason": "案情复杂"})
+    assert r.status_code == 409 and "已作出处罚决定" in r.json["error"]["message"]
+    # the labour inspection period has its own extension, through the same endpoint
+    r = client.post(f"/api/v1/cases/{hrss_case}/extensions", headers=token_for("boss.hrss.ext"),
+                    json={"clock": "labour_investigation", "reason": "案情复杂"})
+    assert r.status_code == 201 and r.json["investigation_extended"] is True
+
+
+def test_decision_extension_on_the_case_page(app, client, make_user, auth):
+    from tests.conftest import csrf_from
+    case_id = _samr_case(app, make_user)
+    make_user("boss.samr.page", roles=("supervisor",), department="samr")
+    auth.login("boss.samr.page")
+    page = client.get(f"/cases/{case_id}")
+    html = page.data.decode()
+    assert "延长作出决定的期限30日" in html
+    assert "延长办案期限30个工作日" not in html  # the labour extension is not a market regulation one
+    token = csrf_from(page.data)
+    url = f"/cases/{case_id}/decision-extension"
+    r = client.post(url, data={"csrf_token": token, "dext-reason": ""})
+    assert r.status_code == 422
+    r = client.post(url, data={"csrf_token": token, "dext-reason": "案情复杂，经负责人批准"})
+    assert r.status_code == 302
+    html = client.get(f"/cases/{case_id}").data.decode()
+    assert "延长30日" in html and "延长作出决定的期限30日" not in html
+    r = client.post(url, data={"csrf_token": token, "dext-reason": "再次延期"})
+    assert r.status_code == 409 and "已经延长过一次" in r.data.decode()
+
+
 def test_decision_service_on_the_case_page(app, client, make_user, auth):
     from inspect_app.cases.clocks import local_today
     from tests.conftest import csrf_from

@@ -23,8 +23,9 @@ from .clocks import (awaiting_service, case_clocks, horizon_for, late_fee, local
                      service_due)
 from .models import CASE_STATUSES, SERVICE_MANNERS, Case
 from .penalty import case_range
-from .services import (STATUS_LABELS, TRANSITIONS, CaseStateError, IllegalCaseTransition, keep_refusal,
-                       propose_penalty, record_decision_service, transition, transition_permission)
+from .services import (STATUS_LABELS, TRANSITIONS, CaseStateError, IllegalCaseTransition, extend_decision,
+                       extend_investigation, keep_refusal, propose_penalty, record_decision_service, transition,
+                       transition_permission)
 from .tipoff_views import check_request_size, status_limit, submit_limit
 
 blp = Blueprint("api_cases", __name__, url_prefix="/api/v1/cases", description="Cases and their clocks")
@@ -156,6 +157,7 @@ class CaseSchema(Schema):
     publication_due_on = fields.Date(allow_none=True)
     published_on = fields.Date(allow_none=True)
     investigation_extended = fields.Boolean()
+    decision_extended = fields.Boolean()
     transfer_to = fields.String(allow_none=True)
     referral_id = fields.Integer(allow_none=True)
     next_due_on = fields.Date(allow_none=True)
@@ -213,6 +215,16 @@ class DecisionServiceSchema(Schema):
     manner = fields.String(required=True, validate=validate.OneOf(SERVICE_MANNERS))
     receipt_id = fields.Integer(allow_none=True, metadata={"description": "an issued service receipt (送达回证) of "
                                                                           "the case listing its penalty decision"})
+
+
+class ExtensionSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    clock = fields.String(required=True, validate=validate.OneOf(("decision", "labour_investigation")),
+                          metadata={"description": "decision: market regulation, 30 days; labour_investigation: "
+                                                   "劳动保障监察条例 Art 17, 30 working days"})
+    reason = fields.String(required=True)
 
 
 class PenaltyInputSchema(Schema):
@@ -346,6 +358,24 @@ class CaseDecisionService(MethodView):
         case = _load_case(case_id, "cases.manage")
         try:
             record_decision_service(case, current_user, data)
+        except CaseStateError as exc:
+            raise ApiError(409, exc.message, code="case_state") from None
+        return case
+
+
+@blp.route("/<int:case_id>/extensions")
+class CaseExtensions(MethodView):
+    @permission_required("cases.decide")
+    @blp.arguments(ExtensionSchema)
+    @blp.response(201, CaseDetailSchema)
+    @blp.alt_response(409, description="Not this department's extension, already extended, or the period is over")
+    def post(self, data, case_id):
+        """Extend a period once with the head's approval and the reason: market regulation's decision period
+        (``decision``) or the labour inspection period (``labour_investigation``)."""
+        case = _load_case(case_id, "cases.decide")
+        extend = extend_decision if data["clock"] == "decision" else extend_investigation
+        try:
+            extend(case, current_user, data["reason"])
         except CaseStateError as exc:
             raise ApiError(409, exc.message, code="case_state") from None
         return case

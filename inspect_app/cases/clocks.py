@@ -4,7 +4,7 @@
 * rectification: the deadline set in the order to rectify (catalogue default, officer's choice);
 * re-inspection: the follow-up inspection's scheduled day;
 * hearing window: 5 working days from the advance notice to ask for a hearing (Arts 64, 85);
-* decision: 90 days from filing (Art 60);
+* decision: 90 days from filing (Art 60); market regulation may extend it once by 30 (its 程序规定);
 * labour inspection: 60 working days from filing, extendable by 30 (劳动保障监察条例 Art 17);
 * criminal transfer: 24 hours (行政执法机关移送涉嫌犯罪案件的规定 Art 5);
 * service of the decision: handed over when announced, else served within 7 working days (Arts 61, 85);
@@ -57,10 +57,11 @@ class Clock:
     due_on: date
     basis: str
     due_dt: datetime | None = None  # hour clocks (criminal transfer)
+    label_text: str | None = None  # instead of the code's label (an extended period)
 
     @property
     def label(self) -> str:
-        return str(CLOCK_LABELS[self.code])
+        return self.label_text or str(CLOCK_LABELS[self.code])
 
     def state(self, today: date, horizon: date, now: datetime | None = None) -> str:
         """overdue | due_soon | running."""
@@ -86,7 +87,24 @@ def _locale() -> str:
 
 
 def decision_due(case: Case) -> date:
-    return case.filed_on + timedelta(days=rules().clocks["decision_days"])
+    clocks = rules().clocks
+    days = clocks["decision_days"] + (clocks["decision_extension_days"] if case.decision_extended else 0)
+    return case.filed_on + timedelta(days=days)
+
+
+def decision_extendable(case: Case) -> bool:
+    """The acting department's rules allow extending the decision period (market regulation)."""
+    return case.acting_department in rules().clocks["decision_extension_departments"]
+
+
+def _decision_clock(case: Case, locale: str) -> Clock:
+    r = rules()
+    basis = r.basis("decision", locale)
+    if not case.decision_extended:
+        return Clock("decision", decision_due(case), basis)
+    days = r.clocks["decision_extension_days"]
+    return Clock("decision", decision_due(case), f"{basis}; {r.basis('decision_extension', locale)}",
+                 label_text=str(_l("Decision due (90 days from filing, extended by %(days)d)", days=days)))
 
 
 def service_due(case: Case) -> date | None:
@@ -184,7 +202,7 @@ def case_clocks(case: Case) -> list[Clock]:
         code = "hearing_request" if case.hearing_offered else "statement"
         out.append(Clock("hearing_window", case.reply_deadline, r.basis(code, locale)))
     if case.status in BEFORE_DECISION:
-        out.append(Clock("decision", decision_due(case), r.basis("decision", locale)))
+        out.append(_decision_clock(case, locale))
         due = labour_due(case)
         if due is not None:
             out.append(Clock("labour_investigation", due, r.basis("labour", locale)))

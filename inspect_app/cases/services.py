@@ -30,7 +30,8 @@ from ..inspection.services import violation_type_for
 from ..registry.services import IllegalTransition
 from ..util import now_utc
 from ..workdays import add_workdays, is_workday
-from .clocks import awaiting_service, deemed_served, local_today, payment_due_from, refresh_due
+from .clocks import (BEFORE_DECISION, awaiting_service, decision_due, decision_extendable,
+                     deemed_served, local_today, payment_due_from, refresh_due)
 from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, SERVICE_MANNERS, Case, CaseEvent
 from .penalty import HEARING_MEASURES, INPUTS, case_range
 from .rules import rules
@@ -732,6 +733,30 @@ def record_decision_service(case: Case, user, data: dict, today: date | None = N
                  after={"served_on": served, "manner": manner, "on": day,
                         "receipt": receipt.number if receipt is not None else None,
                         "payment_due_on": case.payment_due_on})
+    refresh_due(case)
+    db.session.flush()
+
+
+def extend_decision(case: Case, user, reason: str) -> None:
+    """Market regulation's decision period (90 days from filing) extended once by 30 days with the head's
+    approval (市场监督管理行政处罚程序规定, recalled: registries/enforcement.yaml)."""
+    errors: dict = {}
+    reason = _clean_reason(reason, errors)
+    if errors:
+        raise InvalidData(errors)
+    _lock(case)
+    if not decision_extendable(case):
+        raise CaseStateError(_l("Only a market regulation case has this extension of the decision period."))
+    if case.decision_extended:
+        raise CaseStateError(_l("The decision period was already extended once."))
+    if case.status not in BEFORE_DECISION:
+        raise CaseStateError(_l("The decision period is no longer running: the case is %(status)s.",
+                                status=STATUS_LABELS[case.status]))
+    before = decision_due(case)
+    case.decision_extended = True
+    record_event(db.session, "case.decision_extended", "cases", case.id, before={"decision_due_on": before},
+                 after={"decision_due_on": decision_due(case), "reason": reason,
+                        "days": rules().clocks["decision_extension_days"]})
     refresh_due(case)
     db.session.flush()
 

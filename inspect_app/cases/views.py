@@ -20,8 +20,8 @@ from ..extensions import db
 from ..inspection.models import Referral
 from ..inspection.services import violation_type_for
 from . import referrals as referral_services
-from .clocks import (CLOCK_LABELS, case_clocks, deadline_panel, horizon_for, late_fee, local_today, payment_terms,
-                     scoped_cases, service_due)
+from .clocks import (BEFORE_DECISION, CLOCK_LABELS, case_clocks, deadline_panel, decision_extendable, horizon_for,
+                     late_fee, local_today, payment_terms, scoped_cases, service_due)
 from .forms import (STEP_FIELDS, AcknowledgeForm, DecisionServiceForm, OutcomeForm, PenaltyForm, PublicationForm,
                     ReasonForm, ReferralForm, TransitionForm)
 from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, SERVICE_MANNERS, Case
@@ -29,7 +29,7 @@ from .penalty import INPUTS, case_range
 from .rules import rules
 from .services import (ADJUSTMENT_LABELS, EXECUTION_LABELS, PARTY_TYPE_LABELS, PROCEDURE_STEPS,
                        SERVICE_MANNER_LABELS, STATUS_LABELS, TRANSITIONS, CaseStateError, IllegalCaseTransition,
-                       extend_investigation, keep_refusal, propose_penalty, record_decision_service,
+                       extend_decision, extend_investigation, keep_refusal, propose_penalty, record_decision_service,
                        record_publication, refuse_if_transfer_pending, service_receipts, suggested_deadline, tick,
                        transition, transition_permission)
 
@@ -150,6 +150,11 @@ def _may_serve(case: Case) -> bool:
             and case.status in ("decided", "executed") and can(current_user, "cases.manage", case))
 
 
+def _may_extend_decision(case: Case) -> bool:
+    return (decision_extendable(case) and not case.decision_extended and case.status in BEFORE_DECISION
+            and can(current_user, "cases.decide", case))
+
+
 def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, revealed=None, **forms):
     may_manage = can(current_user, "cases.manage", case)
     referral_form = None
@@ -170,6 +175,10 @@ def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, 
         extension_form=forms.get("extension_form") or (
             ReasonForm(prefix="ext") if can(current_user, "cases.decide", case)
             and not case.investigation_extended and case.status not in ("closed",) else None),
+        decision_extension_form=forms.get("decision_extension_form") or (
+            ReasonForm(prefix="dext") if _may_extend_decision(case) else None),
+        decision_extension=rules().clocks["decision_extension_days"],
+        decision_extension_unconfirmed=rules().unconfirmed("decision_extension"),
         service_form=forms.get("service_form") or (_service_form(case) if _may_serve(case) else None),
         service_due=service_due(case), service_labels=SERVICE_MANNER_LABELS,
         service_days=rules().clocks["decision_service_working_days"], payment_days=rules().clocks["payment_days"],
@@ -353,6 +362,23 @@ def extension(case_id: int):
     except (InvalidData, CaseStateError) as exc:
         return _refused(case, exc, extension_form=form)
     flash(_("The investigation period was extended by 30 working days."), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/decision-extension", methods=["POST"])
+@permission_required("cases.decide")
+def decision_extension(case_id: int):
+    """Market regulation: the decision period extended once by 30 days with the head's approval."""
+    case = _load(case_id, "cases.decide")
+    form = ReasonForm(prefix="dext")
+    if not form.validate_on_submit():
+        return _render_case(case, status=422, decision_extension_form=form)
+    try:
+        extend_decision(case, current_user, form.reason.data)
+    except (InvalidData, CaseStateError) as exc:
+        return _refused(case, exc, decision_extension_form=form)
+    flash(_("The decision period was extended by %(days)d days.", days=rules().clocks["decision_extension_days"]),
+          "success")
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
