@@ -1,6 +1,8 @@
 """Cases: formation from a completed inspection, the transition table, the penalty proposal, transfers."""
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from inspect_app.extensions import db
@@ -144,7 +146,13 @@ def test_child_labour_penalty_range_amount_hearing_and_decision(app, client, mak
     r = client.post(decide, headers=boss, json={"to": "decided", "reason": "当事人未陈述申辩，未要求听证",
                                                 "decided_on": "2026-10-14"})
     assert r.status_code == 201, r.json
-    assert (r.json["payment_due_on"], r.json["publication_due_on"]) == ("2026-10-29", "2026-11-11")
+    # the 15 days to pay run from the day the party receives the decision (Art 67), not from the decision
+    assert (r.json["payment_due_on"], r.json["publication_due_on"]) == (None, "2026-11-11")
+    assert (r.json["payment"]["days"], r.json["payment"]["due_on"]) == (15, None)
+    served = client.post(f"/api/v1/cases/{case_id}/decision-service", headers=officer,
+                         json={"served_on": "2026-10-15", "manner": "in_person"})
+    assert served.status_code == 201, served.json
+    assert (served.json["decision_served_on"], served.json["payment_due_on"]) == ("2026-10-15", "2026-10-30")
     r = client.post(decide, headers=officer, json={"to": "executed", "reason": "已缴纳", "execution": "paid"})
     assert r.status_code == 201 and r.json["status"] == "executed"
 
@@ -181,6 +189,8 @@ def test_a_pending_criminal_transfer_blocks_the_penalty_then_the_police_acknowle
     assert r.status_code == 409 and "移送" in r.json["error"]["message"]
     case = client.get(f"/api/v1/cases/{case_id}", headers=officer).json
     assert [c["code"] for c in case["clocks"]][:1] == ["criminal_transfer"]
+    # dates in ISO 8601 (design.md 4.2), not the HTTP date a bare date object becomes in JSON
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", c["due_on"]) for c in case["clocks"]), case["clocks"]
     r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=boss,
                     json={"to": "transferred", "reason": "负责人批准移送", "to_department": "police"})
     assert r.status_code == 201, r.json

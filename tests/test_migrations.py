@@ -66,8 +66,8 @@ def test_case_foreign_key_detaches_notices_of_cases_that_do_not_exist(tmp_path):
     from inspect_app import create_app
     from inspect_app.audit.models import AuditEvent
     from inspect_app.audit.services import verify_chain
-    from inspect_app.cases.models import Case
     from inspect_app.notices.models import Notice
+    from inspect_app.util import UTCDateTime
     from tests.conftest import APP_KEYS
     app = create_app({**APP_KEYS, "TESTING": True,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite3'}"})
@@ -78,9 +78,16 @@ def test_case_foreign_key_detaches_notices_of_cases_that_do_not_exist(tmp_path):
             # written as the embedded database did before it enforced foreign keys (there is no entity 1)
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
             conn.begin()
-            conn.execute(sa.insert(Case.__table__).values(id=7, entity_id=1, region_code="140602",
-                                                          acting_department="hrss", handling_department="hrss",
-                                                          filed_on=date(2026, 11, 2), opened_dt=now))
+            # the cases table as this revision has it: the model's later columns (and their defaults) do not exist yet
+            cases = sa.table("cases", sa.column("filed_on", sa.Date()), sa.column("opened_dt", UTCDateTime()),
+                             *(sa.column(name) for name in (
+                                 "id", "entity_id", "region_code", "acting_department", "handling_department",
+                                 "status", "party_type", "penalty_serious", "hearing_offered",
+                                 "investigation_extended")))
+            conn.execute(sa.insert(cases).values(id=7, entity_id=1, region_code="140602", acting_department="hrss",
+                                                 handling_department="hrss", status="open", filed_on=date(2026, 11, 2),
+                                                 opened_dt=now, party_type="organisation", penalty_serious=False,
+                                                 hearing_offered=False, investigation_extended=False))
             for seq, case_id in enumerate([-1, -2, 7, 99, None], start=1):
                 conn.execute(sa.insert(Notice.__table__).values(
                     type="penalty_advance_notice", department="hrss", year=2026, seq=seq, number=f"告{seq}",

@@ -19,11 +19,13 @@ from ..inspection.services import violation_type_for
 from ..registry.models import Entity
 from . import referrals as referral_services
 from . import tipoffs as tipoff_services
-from .clocks import case_clocks, horizon_for, local_today, scoped_cases
-from .models import CASE_STATUSES, Case
+from .clocks import (awaiting_service, case_clocks, horizon_for, late_fee, local_today, payment_terms, scoped_cases,
+                     service_due)
+from .models import CASE_STATUSES, SERVICE_MANNERS, Case
 from .penalty import case_range
-from .services import (STATUS_LABELS, TRANSITIONS, CaseStateError, IllegalCaseTransition, keep_refusal,
-                       propose_penalty, transition, transition_permission)
+from .services import (STATUS_LABELS, TRANSITIONS, CaseStateError, IllegalCaseTransition, extend_decision,
+                       extend_investigation, keep_refusal, propose_penalty, record_decision_service, transition,
+                       transition_permission)
 from .tipoff_views import check_request_size, status_limit, submit_limit
 
 blp = Blueprint("api_cases", __name__, url_prefix="/api/v1/cases", description="Cases and their clocks")
@@ -46,6 +48,10 @@ def _violation(v, case) -> dict:
             "item_code": v.item_code, "acting_department": v.acting_department, "severity": v.severity,
             "description": None if hidden else v.description, "quantities": v.quantities, "criminal": v.criminal,
             "restricted": v.restricted, "status": v.status, "inspection_id": v.inspection_id}
+
+
+def _dump(schema, value):
+    return None if value is None else schema().dump(value)
 
 
 def case_clock_rows(case) -> list[dict]:
@@ -92,6 +98,29 @@ class PenaltySchema(Schema):
     hearing_held_on = fields.Date(allow_none=True)
 
 
+class PaymentTermsSchema(Schema):
+    days = fields.Integer(metadata={"description": "calendar days to pay (行政处罚法 Art 67)"})
+    counted_from = fields.String(metadata={"description": "service (the day the decision was served) | decision "
+                                                          "(cases decided before service was recorded)"})
+    served_on = fields.Date(allow_none=True)
+    due_on = fields.Date(allow_none=True, metadata={"description": "null until the decision is served"})
+    text = fields.String()
+    basis = fields.String()
+
+
+class LateFeeSchema(Schema):
+    days_overdue = fields.Integer()
+    percent_per_day = fields.Integer()
+    fine = fields.Integer(metadata={"description": "the fine, yuan: also the cap of the late fee"})
+    start = fields.Date(data_key="from", attribute="from", metadata={"description": "first day counted"})
+    until = fields.Date(metadata={"description": "today, or the day paid"})
+    paid = fields.Boolean()
+    amount_fen = fields.Integer()
+    amount = fields.String(metadata={"description": "yuan with two decimals, exact"})
+    capped = fields.Boolean(metadata={"description": "the late fee has reached the fine (Art 72: at most the fine)"})
+    basis = fields.String()
+
+
 class CaseSchema(Schema):
     id = fields.Integer()
     entity_id = fields.Integer()
@@ -113,17 +142,28 @@ class CaseSchema(Schema):
     hearing_offered = fields.Boolean()
     penalty = fields.Function(lambda c: PenaltySchema().dump(c))
     decided_on = fields.Date(allow_none=True)
+    decision_served_on = fields.Date(allow_none=True)
+    decision_service_manner = fields.String(allow_none=True)
+    decision_receipt_id = fields.Integer(allow_none=True)
+    decision_service_due_on = fields.Function(
+        lambda c: service_due(c).isoformat() if awaiting_service(c) else None,
+        metadata={"description": "last day to serve the decision (7 working days, 行政处罚法 Arts 61, 85)"})
     payment_due_on = fields.Date(allow_none=True)
+    payment = fields.Function(lambda c: _dump(PaymentTermsSchema, payment_terms(c, _locale())))
+    late_fee = fields.Function(lambda c: _dump(LateFeeSchema, late_fee(c, local_today(), _locale())),
+                               metadata={"description": "加处罚款 accrued on an overdue fine (行政处罚法 Art 72)"})
     execution = fields.String(allow_none=True)
     executed_on = fields.Date(allow_none=True)
     publication_due_on = fields.Date(allow_none=True)
     published_on = fields.Date(allow_none=True)
     investigation_extended = fields.Boolean()
+    decision_extended = fields.Boolean()
     transfer_to = fields.String(allow_none=True)
     referral_id = fields.Integer(allow_none=True)
     next_due_on = fields.Date(allow_none=True)
     next_due_kind = fields.String(allow_none=True)
-    clocks = fields.Function(case_clock_rows)
+    # through ClockSchema: a bare date would leave as an HTTP date ("Sun, 28 Feb 2027 ..."), not ISO 8601
+    clocks = fields.Function(lambda c: ClockSchema(many=True).dump(case_clock_rows(c)))
     allowed_transitions = fields.Function(lambda c: list(TRANSITIONS[c.status]))
     closed_dt = fields.DateTime(allow_none=True)
 
@@ -159,9 +199,32 @@ class TransitionSchema(Schema):
     amount = fields.Integer(validate=validate.Range(min=0))
     waived = fields.Boolean()
     hearing_held_on = fields.Date()
+    served_on_the_spot = fields.Boolean(metadata={"description": "decided: the decision was handed to the party "
+                                                                 "when announced (行政处罚法 Art 61)"})
     execution = fields.String()
     executed_on = fields.Date()
     to_department = fields.String()
+
+
+class DecisionServiceSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    served_on = fields.Date(required=True, metadata={"description": "by announcement: the day published (deemed "
+                                                                    "served 30 days later, 民事诉讼法 Art 95)"})
+    manner = fields.String(required=True, validate=validate.OneOf(SERVICE_MANNERS))
+    receipt_id = fields.Integer(allow_none=True, metadata={"description": "an issued service receipt (送达回证) of "
+                                                                          "the case listing its penalty decision"})
+
+
+class ExtensionSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    clock = fields.String(required=True, validate=validate.OneOf(("decision", "labour_investigation")),
+                          metadata={"description": "decision: market regulation, 30 days; labour_investigation: "
+                                                   "劳动保障监察条例 Art 17, 30 working days"})
+    reason = fields.String(required=True)
 
 
 class PenaltyInputSchema(Schema):
@@ -279,6 +342,40 @@ class CasePenalty(MethodView):
             propose_penalty(case, current_user, data)
         except IllegalCaseTransition as exc:
             return _illegal(exc)
+        except CaseStateError as exc:
+            raise ApiError(409, exc.message, code="case_state") from None
+        return case
+
+
+@blp.route("/<int:case_id>/decision-service")
+class CaseDecisionService(MethodView):
+    @permission_required("cases.manage")
+    @blp.arguments(DecisionServiceSchema)
+    @blp.response(201, CaseDetailSchema)
+    @blp.alt_response(409, description="No decision awaiting service (not decided, closed, or already served)")
+    def post(self, data, case_id):
+        """Record the service of the penalty decision: the payment period (15 days) runs from the day served."""
+        case = _load_case(case_id, "cases.manage")
+        try:
+            record_decision_service(case, current_user, data)
+        except CaseStateError as exc:
+            raise ApiError(409, exc.message, code="case_state") from None
+        return case
+
+
+@blp.route("/<int:case_id>/extensions")
+class CaseExtensions(MethodView):
+    @permission_required("cases.decide")
+    @blp.arguments(ExtensionSchema)
+    @blp.response(201, CaseDetailSchema)
+    @blp.alt_response(409, description="Not this department's extension, already extended, or the period is over")
+    def post(self, data, case_id):
+        """Extend a period once with the head's approval and the reason: market regulation's decision period
+        (``decision``) or the labour inspection period (``labour_investigation``)."""
+        case = _load_case(case_id, "cases.decide")
+        extend = extend_decision if data["clock"] == "decision" else extend_investigation
+        try:
+            extend(case, current_user, data["reason"])
         except CaseStateError as exc:
             raise ApiError(409, exc.message, code="case_state") from None
         return case

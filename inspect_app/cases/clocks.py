@@ -4,10 +4,12 @@
 * rectification: the deadline set in the order to rectify (catalogue default, officer's choice);
 * re-inspection: the follow-up inspection's scheduled day;
 * hearing window: 5 working days from the advance notice to ask for a hearing (Arts 64, 85);
-* decision: 90 days from filing (Art 60);
+* decision: 90 days from filing (Art 60); market regulation may extend it once by 30 (its 程序规定);
 * labour inspection: 60 working days from filing, extendable by 30 (劳动保障监察条例 Art 17);
 * criminal transfer: 24 hours (行政执法机关移送涉嫌犯罪案件的规定 Art 5);
-* payment: 15 days from the decision (Art 67);
+* service of the decision: handed over when announced, else served within 7 working days (Arts 61, 85);
+* payment: 15 days from the day the decision was served (Art 67); overdue, 3% of the fine a day is added,
+  in all at most the fine (Art 72);
 * publication: 20 working days from the decision (市场监督管理行政处罚信息公示规定 Art 9).
 
 Figures come from registries/enforcement.yaml. The earliest running clock is stored on the case
@@ -36,6 +38,7 @@ CLOCK_LABELS = {
     "reinspection": _l("Re-inspection"),
     "hearing_window": _l("Party's window to reply and ask for a hearing"),
     "decision": _l("Decision due (90 days from filing)"),
+    "decision_service": _l("Decision to be served on the party"),
     "labour_investigation": _l("Labour inspection to be concluded"),
     "criminal_transfer": _l("Transfer of the suspected crime to the police"),
     "payment": _l("Fine to be paid"),
@@ -54,10 +57,11 @@ class Clock:
     due_on: date
     basis: str
     due_dt: datetime | None = None  # hour clocks (criminal transfer)
+    label_text: str | None = None  # instead of the code's label (an extended period)
 
     @property
     def label(self) -> str:
-        return str(CLOCK_LABELS[self.code])
+        return self.label_text or str(CLOCK_LABELS[self.code])
 
     def state(self, today: date, horizon: date, now: datetime | None = None) -> str:
         """overdue | due_soon | running."""
@@ -83,7 +87,95 @@ def _locale() -> str:
 
 
 def decision_due(case: Case) -> date:
-    return case.filed_on + timedelta(days=rules().clocks["decision_days"])
+    clocks = rules().clocks
+    days = clocks["decision_days"] + (clocks["decision_extension_days"] if case.decision_extended else 0)
+    return case.filed_on + timedelta(days=days)
+
+
+def decision_extendable(case: Case) -> bool:
+    """The acting department's rules allow extending the decision period (market regulation)."""
+    return case.acting_department in rules().clocks["decision_extension_departments"]
+
+
+def _decision_clock(case: Case, locale: str) -> Clock:
+    r = rules()
+    basis = r.basis("decision", locale)
+    if not case.decision_extended:
+        return Clock("decision", decision_due(case), basis)
+    days = r.clocks["decision_extension_days"]
+    return Clock("decision", decision_due(case), f"{basis}; {r.basis('decision_extension', locale)}",
+                 label_text=str(_l("Decision due (90 days from filing, extended by %(days)d)", days=days)))
+
+
+def service_due(case: Case) -> date | None:
+    """The last day to serve a decision not handed over when announced (Art 61: 7 working days)."""
+    if case.decided_on is None:
+        return None
+    return add_workdays(case.decided_on, rules().clocks["decision_service_working_days"])
+
+
+def awaiting_service(case: Case) -> bool:
+    """Decided, and the decision's service not recorded (cases decided before service was recorded
+    keep their payment date counted from the decision and are not asked for it)."""
+    return (case.decided_on is not None and case.decision_served_on is None and not case.payment_from_decision
+            and case.status in ("decided", "executed"))
+
+
+def payment_due_from(served_on: date) -> date:
+    """Art 67: within 15 (calendar) days of the day the party received the decision."""
+    return served_on + timedelta(days=rules().clocks["payment_days"])
+
+
+def deemed_served(manner: str, day: date) -> date:
+    """The day a decision counts as served: by announcement, 30 days after publication (民事诉讼法 Art 95)."""
+    if manner == "announcement":
+        return day + timedelta(days=rules().clocks["announcement_days"])
+    return day
+
+
+def payment_terms(case: Case, locale: str | None = None) -> dict | None:
+    """What the party must pay by when, also before the decision was served (the date is then unknown)."""
+    if case.decided_on is None or (case.penalty_amount or 0) <= 0:
+        return None
+    r, locale = rules(), locale or _locale()
+    days = r.clocks["payment_days"]
+    from_decision = case.payment_from_decision
+    if case.payment_due_on is not None:
+        text = str(_l("by %(day)s", day=case.payment_due_on.isoformat()))
+    else:
+        text = str(_l("%(days)d days after the decision is served", days=days))
+    return {"days": days, "counted_from": "decision" if from_decision else "service",
+            "served_on": case.decision_served_on, "due_on": case.payment_due_on, "text": text,
+            "basis": r.basis("payment", locale)}
+
+
+def late_fee(case: Case, today: date | None = None, locale: str | None = None) -> dict | None:
+    """加处罚款 (行政处罚法 Art 72(1)(i)): for each day the fine is overdue, 3% of it, in all at most the fine.
+
+    Counted from the day after the last day to pay up to today, or up to the day paid when it was paid late.
+    Amounts are exact in fen (a whole-yuan fine times a whole percentage). None when nothing has accrued.
+    """
+    fine = case.penalty_amount or 0
+    due = case.payment_due_on
+    if fine <= 0 or due is None or case.execution not in (None, "paid"):
+        return None
+    if case.execution == "paid":
+        until = case.executed_on
+    elif case.status == "decided":
+        until = today or local_today()
+    else:
+        return None
+    days = (until - due).days if until else 0
+    if days <= 0:
+        return None
+    r, locale = rules(), locale or _locale()
+    percent = r.clocks["late_fee_percent_per_day"]
+    uncapped = days * percent * fine  # fen: fine yuan x percent / 100 x 100 fen
+    amount_fen = min(uncapped, fine * 100)
+    return {"days_overdue": days, "percent_per_day": percent, "fine": fine, "from": due + timedelta(days=1),
+            "until": until, "paid": case.execution == "paid", "amount_fen": amount_fen,
+            "amount": f"{amount_fen // 100}.{amount_fen % 100:02d}", "capped": uncapped >= fine * 100,
+            "basis": r.basis("late_fee", locale)}
 
 
 def labour_due(case: Case) -> date | None:
@@ -110,7 +202,7 @@ def case_clocks(case: Case) -> list[Clock]:
         code = "hearing_request" if case.hearing_offered else "statement"
         out.append(Clock("hearing_window", case.reply_deadline, r.basis(code, locale)))
     if case.status in BEFORE_DECISION:
-        out.append(Clock("decision", decision_due(case), r.basis("decision", locale)))
+        out.append(_decision_clock(case, locale))
         due = labour_due(case)
         if due is not None:
             out.append(Clock("labour_investigation", due, r.basis("labour", locale)))
@@ -118,6 +210,8 @@ def case_clocks(case: Case) -> list[Clock]:
     if referral is not None and referral.kind == "criminal" and referral.status == "pending" and referral.due_dt:
         out.append(Clock("criminal_transfer", referral.due_dt.astimezone(local_tz()).date(),
                          r.basis("criminal_transfer", locale), due_dt=referral.due_dt))
+    if awaiting_service(case):
+        out.append(Clock("decision_service", service_due(case), r.basis("decision_service", locale)))
     if case.status == "decided" and case.payment_due_on and (case.penalty_amount or 0) > 0:
         out.append(Clock("payment", case.payment_due_on, r.basis("payment", locale)))
     if case.status in AFTER_DECISION and case.publication_due_on and case.published_on is None:

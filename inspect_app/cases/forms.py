@@ -24,6 +24,8 @@ class TransitionForm(FlaskForm):
     amount = IntegerField(_l("Fine decided (yuan)"), validators=[Optional(), NumberRange(min=0)])
     waived = BooleanField(_l("The party waived the right to state, defend and ask for a hearing (in writing)"))
     hearing_held_on = DateField(_l("Hearing held on"), validators=[Optional()])
+    served_on_the_spot = BooleanField(_l("The decision was handed to the party when announced (served on the spot, "
+                                         "行政处罚法 Art 61)"))
     execution = SelectField(_l("Execution"), validators=[Optional()])
     executed_on = DateField(_l("Executed on"), validators=[Optional()])
     to_department = SelectField(_l("Transfer to"), validators=[Optional()])
@@ -34,7 +36,7 @@ STEP_FIELDS = {
     "rectification_ordered": ("ordered_on", "deadline"),
     "reinspection_due": ("date", "team"),
     "hearing_requested": ("requested_on",),
-    "decided": ("decided_on", "amount", "waived", "hearing_held_on"),
+    "decided": ("decided_on", "amount", "waived", "hearing_held_on", "served_on_the_spot"),
     "executed": ("execution", "executed_on"),
     "transferred": ("to_department",),
 }
@@ -54,6 +56,14 @@ class PenaltyForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+class DecisionServiceForm(FlaskForm):
+    """The service of the penalty decision (the payment period runs from it)."""
+
+    served_on = DateField(_l("Served on (by announcement: the day published)"), validators=[DataRequired()])
+    manner = SelectField(_l("Manner of service"), validators=[DataRequired()])
+    receipt_id = SelectField(_l("Service receipt (送达回证)"), validators=[Optional()])
 
 
 class PublicationForm(FlaskForm):

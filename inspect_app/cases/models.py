@@ -21,6 +21,10 @@ CASE_STATUSES = ("open", "rectification_ordered", "reinspection_due", "rectified
 EXECUTIONS = ("paid", "suspended", "revoked")
 PARTY_TYPES = ("organisation", "natural_person")
 ADJUSTMENTS = ("none", "lighter", "heavier", "mitigated", "exempted")
+# How the penalty decision reached the party: handed over when announced (行政处罚法 Art 61), or served
+# later under the 民事诉讼法 (2023): in person Art 87, left on refusal Art 89, electronically with consent
+# Art 90, by post Art 91, by public announcement Art 95.
+SERVICE_MANNERS = ("on_the_spot", "in_person", "left", "post", "electronic", "announcement")
 
 TIPOFF_CATEGORIES = ("unlicensed_agency", "fake_job_ad", "fake_marriage_ad", "deposit_or_documents",
                      "child_labour", "minors_in_venue", "prostitution", "trafficking", "other")
@@ -66,12 +70,20 @@ class Case(db.Model):
     hearing_requested_on: Mapped[date | None]
     hearing_held_on: Mapped[date | None]
     decided_on: Mapped[date | None]
+    # Service of the decision (行政处罚法 Art 61): the payment period of Art 67 runs from the day served.
+    # By announcement this is the day deemed served (民事诉讼法 Art 95), not the day published.
+    decision_served_on: Mapped[date | None]
+    decision_service_manner: Mapped[str | None] = mapped_column(sa.String(20))
+    # the 送达回证; use_alter: notices.case_id -> cases and this column -> notices would be a cycle
+    decision_receipt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("notices.id", use_alter=True))
     payment_due_on: Mapped[date | None]
     execution: Mapped[str | None] = mapped_column(sa.String(20))  # paid | suspended | revoked
     executed_on: Mapped[date | None]
     publication_due_on: Mapped[date | None]
     published_on: Mapped[date | None]
     investigation_extended: Mapped[bool] = mapped_column(default=False)
+    # the decision period extended once with the head's approval (market regulation's 程序规定)
+    decision_extended: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Transfer (移送) to the police or another department
     transfer_to: Mapped[str | None] = mapped_column(sa.String(40))
     # use_alter: cases -> referrals -> violations -> cases would be a cycle for table ordering
@@ -85,6 +97,7 @@ class Case(db.Model):
     inspection: Mapped[Inspection | None] = relationship(foreign_keys=[inspection_id])
     reinspection: Mapped[Inspection | None] = relationship(foreign_keys=[reinspection_id])
     referral: Mapped[Referral | None] = relationship(foreign_keys=[referral_id])
+    decision_receipt = relationship("Notice", foreign_keys=[decision_receipt_id])
     violations: Mapped[list[Violation]] = relationship(
         Violation, order_by=Violation.id,
         backref=backref("case", uselist=False))
@@ -102,6 +115,11 @@ class Case(db.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == "closed"
+
+    @property
+    def payment_from_decision(self) -> bool:
+        """A case decided before service was recorded: its payment date was counted from the decision."""
+        return self.payment_due_on is not None and self.decision_served_on is None
 
 
 class CaseEvent(db.Model):

@@ -11,8 +11,11 @@ from ..reference import ReferenceDataError
 
 CLOCK_INTS = ("hearing_request_working_days", "statement_working_days", "decision_days",
               "labour_investigation_working_days", "labour_extension_working_days", "criminal_transfer_hours",
-              "payment_days", "publication_working_days", "due_soon_working_days")
-CLOCK_BASES = ("hearing_request", "statement", "decision", "labour", "criminal_transfer", "payment", "publication")
+              "payment_days", "publication_working_days", "due_soon_working_days", "decision_extension_days",
+              "decision_service_working_days", "announcement_days", "late_fee_percent_per_day")
+CLOCK_BASES = ("hearing_request", "statement", "decision", "labour", "criminal_transfer", "payment", "publication",
+               "decision_extension", "decision_service", "announcement", "late_fee")
+DEPARTMENT_LISTS = ("labour_departments", "decision_extension_departments")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,10 @@ class EnforcementRules:
         suffix = "en" if str(locale or "").startswith("en") else "zh"
         return self.clocks[f"{code}_basis_{suffix}"]
 
+    def unconfirmed(self, code: str) -> bool:
+        """The figure was recalled, not read in its source: verify before go-live."""
+        return bool(self.clocks.get(f"{code}_unconfirmed"))
+
 
 def load_rules(path: Path, departments: set[str]) -> EnforcementRules:
     """Read the file; any problem raises ReferenceDataError naming the file and the field."""
@@ -60,10 +67,15 @@ def load_rules(path: Path, departments: set[str]) -> EnforcementRules:
         for suffix in ("zh", "en"):
             if not str(clocks.get(f"{code}_basis_{suffix}") or "").strip():
                 errors.append(f"{path}: clocks: field '{code}_basis_{suffix}': the legal basis is required")
-    labour = clocks.get("labour_departments") or []
-    for code in labour:
-        if code not in departments:
-            errors.append(f"{path}: clocks: field 'labour_departments': unknown department {code!r}")
+    lists = {}
+    for key in DEPARTMENT_LISTS:
+        lists[key] = tuple(clocks.get(key) or ())
+        for code in lists[key]:
+            if code not in departments:
+                errors.append(f"{path}: clocks: field '{key}': unknown department {code!r}")
+    percent = clocks.get("late_fee_percent_per_day")
+    if isinstance(percent, int) and percent > 100:
+        errors.append(f"{path}: clocks: field 'late_fee_percent_per_day': a percentage of at most 100 is required")
     thresholds: dict[str, HearingThreshold] = {}
     for index, entry in enumerate(data.get("hearing_thresholds") or [], start=1):
         where = f"{path}: hearing_thresholds entry {index}"
@@ -86,7 +98,7 @@ def load_rules(path: Path, departments: set[str]) -> EnforcementRules:
         errors.append(f"{path}: hearing_thresholds: a 'default' entry is required")
     if errors:
         raise ReferenceDataError("\n".join(errors))
-    return EnforcementRules(clocks=dict(clocks, labour_departments=tuple(labour)), thresholds=thresholds)
+    return EnforcementRules(clocks=dict(clocks, **lists), thresholds=thresholds)
 
 
 def rules() -> EnforcementRules:

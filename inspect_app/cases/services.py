@@ -30,8 +30,9 @@ from ..inspection.services import violation_type_for
 from ..registry.services import IllegalTransition
 from ..util import now_utc
 from ..workdays import add_workdays, is_workday
-from .clocks import local_today, refresh_due
-from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, Case, CaseEvent
+from .clocks import (BEFORE_DECISION, awaiting_service, decision_due, decision_extendable,
+                     deemed_served, local_today, payment_due_from, refresh_due)
+from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, SERVICE_MANNERS, Case, CaseEvent
 from .penalty import HEARING_MEASURES, INPUTS, case_range
 from .rules import rules
 
@@ -76,6 +77,15 @@ ADJUSTMENT_LABELS = {
     "exempted": _l("No penalty (不予处罚, 行政处罚法 Art 33)"),
 }
 PARTY_TYPE_LABELS = {"organisation": _l("Legal person or other organisation"), "natural_person": _l("Natural person")}
+SERVICE_MANNER_LABELS = {
+    "on_the_spot": _l("Handed over when announced (行政处罚法 Art 61)"),
+    "in_person": _l("Served in person (直接送达, 民事诉讼法 Art 87)"),
+    "left": _l("Left at the premises on refusal, before a witness or recorded (留置送达, Art 89)"),
+    "post": _l("By post: the day on the return receipt (邮寄送达, Art 91)"),
+    "electronic": _l("Electronically, with the party's consent (电子送达, Art 90; 行政处罚法 Art 61)"),
+    "announcement": _l("By public announcement: deemed served 30 days after publication (公告送达, Art 95)"),
+}
+assert set(SERVICE_MANNER_LABELS) == set(SERVICE_MANNERS)
 
 # Who may make each step: the head of the department (supervisor) decides, closes and approves transfers
 # (移送规定 Art 5: the head decides on a criminal transfer); the receiving department acknowledges.
@@ -350,6 +360,7 @@ def _prepare_decision(case, data, errors, today, user) -> dict:
     decided_on = _date(data.get("decided_on"), "decided_on", errors, today)
     amount = _int(data.get("amount"), "amount", errors)
     waived = bool(data.get("waived"))
+    on_the_spot = bool(data.get("served_on_the_spot"))
     held = _date(data.get("hearing_held_on"), "hearing_held_on", errors)
     if errors:
         return {}
@@ -371,11 +382,16 @@ def _prepare_decision(case, data, errors, today, user) -> dict:
         return {}
     clocks = rules().clocks
     case.decided_on, case.penalty_amount, case.hearing_held_on = decided_on, amount, held or case.hearing_held_on
-    case.payment_due_on = decided_on + timedelta(days=clocks["payment_days"]) if amount else None
+    # Art 67: the 15 days run from the day the party receives the decision, known only once it is served
+    # (handed over when announced, Art 61, or served afterwards: record_decision_service)
+    if on_the_spot:
+        case.decision_served_on, case.decision_service_manner = decided_on, "on_the_spot"
+    case.payment_due_on = payment_due_from(decided_on) if amount and on_the_spot else None
     publish = amount > 0 or bool(case.penalty_measures)  # a warning alone is not published
     case.publication_due_on = add_workdays(decided_on, clocks["publication_working_days"]) if publish else None
     return {"decided_on": decided_on.isoformat(), "amount": amount, "proposed_amount": proposed,
-            "waived": waived, "hearing_held_on": held.isoformat() if held else None}
+            "waived": waived, "hearing_held_on": held.isoformat() if held else None,
+            "served_on_the_spot": on_the_spot}
 
 
 def _prepare_execution(case, data, errors, today, user) -> dict:
@@ -418,6 +434,8 @@ def _prepare_close(case, data, errors, today, user) -> dict:
     if case.status == "decided" and case.execution is None and ((case.penalty_amount or 0) > 0
                                                                 or case.penalty_measures):
         errors["to"] = [_l("Record the execution of the decision before closing the case.")]
+    elif awaiting_service(case):
+        errors["to"] = [_l("Record the service of the decision before closing the case (行政处罚法 Art 61).")]
     return {}
 
 
@@ -639,6 +657,106 @@ def record_publication(case: Case, user, published_on=None) -> None:
         raise InvalidData({"published_on": [_l("Publication cannot precede the decision.")]})
     case.published_on = day
     record_event(db.session, "case.published", "cases", case.id, after={"published_on": day})
+    refresh_due(case)
+    db.session.flush()
+
+
+def _notice_ids(notice) -> set[int]:
+    return {d.get("id") for d in ((notice.snapshot or {}).get("body") or {}).get("documents") or []}
+
+
+def _service_receipt(case: Case, receipt_id, errors: dict):
+    """The issued 送达回证 of this case that lists its issued penalty decision, or None."""
+    if receipt_id in (None, ""):
+        return None
+    from ..notices.models import Notice
+    number = _int(receipt_id, "receipt_id", errors, minimum=1)
+    if number is None:
+        return None
+    receipt = db.session.get(Notice, number)
+    decisions = set(db.session.scalars(sa.select(Notice.id).where(
+        Notice.case_id == case.id, Notice.type == "penalty_decision", Notice.status == "issued")))
+    if (receipt is None or receipt.case_id != case.id or receipt.type != "service_receipt"
+            or receipt.status != "issued" or not (_notice_ids(receipt) & decisions)):
+        errors["receipt_id"] = [_l("Choose an issued service receipt of this case that lists its penalty decision.")]
+        return None
+    return receipt
+
+
+def service_receipts(case: Case) -> list:
+    """The case's issued service receipts that list its issued penalty decision (for the service form)."""
+    from ..notices.models import Notice
+    decisions = set(db.session.scalars(sa.select(Notice.id).where(
+        Notice.case_id == case.id, Notice.type == "penalty_decision", Notice.status == "issued")))
+    if not decisions:
+        return []
+    receipts = db.session.scalars(sa.select(Notice).where(
+        Notice.case_id == case.id, Notice.type == "service_receipt", Notice.status == "issued").order_by(Notice.id))
+    return [r for r in receipts if _notice_ids(r) & decisions]
+
+
+def record_decision_service(case: Case, user, data: dict, today: date | None = None) -> None:
+    """The penalty decision was served (行政处罚法 Art 61; 民事诉讼法 Arts 87-95): the day and manner, and
+    the 送达回证 when issued here. The payment period (Art 67) runs from the day served; by announcement,
+    from the day deemed served (``on`` is then the day of publication)."""
+    today = today or local_today()
+    errors: dict = {}
+    manner = data.get("manner")
+    if manner not in SERVICE_MANNERS:
+        errors["manner"] = [_l("Choose how the decision was served.")]
+    day = _date(data.get("served_on"), "served_on", errors, today)
+    receipt = _service_receipt(case, data.get("receipt_id"), errors)
+    _lock(case)
+    if case.decided_on is None or case.status not in ("decided", "executed"):
+        raise CaseStateError(_l("The case is %(status)s: there is no decision awaiting service.",
+                                status=STATUS_LABELS[case.status]))
+    if case.decision_served_on is not None:
+        raise CaseStateError(_l("The decision was already served on %(day)s.", day=case.decision_served_on.isoformat()))
+    if day is not None and "served_on" not in errors:
+        if day < case.decided_on:
+            errors["served_on"] = [_l("Service cannot precede the decision of %(day)s.",
+                                      day=case.decided_on.isoformat())]
+        elif day > today:
+            errors["served_on"] = [_l("The day cannot be in the future.")]
+        elif manner == "on_the_spot" and day != case.decided_on:
+            errors["manner"] = [_l("Handed over when announced means on the day of the decision (%(day)s); "
+                                   "a later day is service in person, by post or otherwise.",
+                                   day=case.decided_on.isoformat())]
+    if errors:
+        raise InvalidData(errors)
+    served = deemed_served(manner, day)
+    before = {"payment_due_on": case.payment_due_on}
+    case.decision_served_on, case.decision_service_manner = served, manner
+    case.decision_receipt_id = receipt.id if receipt is not None else None
+    case.payment_due_on = payment_due_from(served) if (case.penalty_amount or 0) > 0 else None
+    record_event(db.session, "case.decision_served", "cases", case.id, before=before,
+                 after={"served_on": served, "manner": manner, "on": day,
+                        "receipt": receipt.number if receipt is not None else None,
+                        "payment_due_on": case.payment_due_on})
+    refresh_due(case)
+    db.session.flush()
+
+
+def extend_decision(case: Case, user, reason: str) -> None:
+    """Market regulation's decision period (90 days from filing) extended once by 30 days with the head's
+    approval (市场监督管理行政处罚程序规定, recalled: registries/enforcement.yaml)."""
+    errors: dict = {}
+    reason = _clean_reason(reason, errors)
+    if errors:
+        raise InvalidData(errors)
+    _lock(case)
+    if not decision_extendable(case):
+        raise CaseStateError(_l("Only a market regulation case has this extension of the decision period."))
+    if case.decision_extended:
+        raise CaseStateError(_l("The decision period was already extended once."))
+    if case.status not in BEFORE_DECISION:
+        raise CaseStateError(_l("The decision period is no longer running: the case is %(status)s.",
+                                status=STATUS_LABELS[case.status]))
+    before = decision_due(case)
+    case.decision_extended = True
+    record_event(db.session, "case.decision_extended", "cases", case.id, before={"decision_due_on": before},
+                 after={"decision_due_on": decision_due(case), "reason": reason,
+                        "days": rules().clocks["decision_extension_days"]})
     refresh_due(case)
     db.session.flush()
 

@@ -20,14 +20,17 @@ from ..extensions import db
 from ..inspection.models import Referral
 from ..inspection.services import violation_type_for
 from . import referrals as referral_services
-from .clocks import case_clocks, deadline_panel, horizon_for, local_today, scoped_cases
-from .forms import (STEP_FIELDS, AcknowledgeForm, OutcomeForm, PenaltyForm, PublicationForm, ReasonForm,
-                    TransitionForm, ReferralForm)
-from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, Case
+from .clocks import (BEFORE_DECISION, CLOCK_LABELS, case_clocks, deadline_panel, decision_extendable, horizon_for,
+                     late_fee, local_today, payment_terms, scoped_cases, service_due)
+from .forms import (STEP_FIELDS, AcknowledgeForm, DecisionServiceForm, OutcomeForm, PenaltyForm, PublicationForm,
+                    ReasonForm, ReferralForm, TransitionForm)
+from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, SERVICE_MANNERS, Case
 from .penalty import INPUTS, case_range
-from .services import (ADJUSTMENT_LABELS, EXECUTION_LABELS, PARTY_TYPE_LABELS, PROCEDURE_STEPS, STATUS_LABELS,
-                       TRANSITIONS, CaseStateError, IllegalCaseTransition, extend_investigation, keep_refusal,
-                       propose_penalty, record_publication, refuse_if_transfer_pending, suggested_deadline, tick,
+from .rules import rules
+from .services import (ADJUSTMENT_LABELS, EXECUTION_LABELS, PARTY_TYPE_LABELS, PROCEDURE_STEPS,
+                       SERVICE_MANNER_LABELS, STATUS_LABELS, TRANSITIONS, CaseStateError, IllegalCaseTransition,
+                       extend_decision, extend_investigation, keep_refusal, propose_penalty, record_decision_service,
+                       record_publication, refuse_if_transfer_pending, service_receipts, suggested_deadline, tick,
                        transition, transition_permission)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -66,7 +69,7 @@ def index():
     stmt = stmt.order_by(Case.next_due_on.is_(None), Case.next_due_on, Case.id.desc())
     page = paginate(db.session, stmt, {"page": max(args.get("page", 1, type=int), 1), "per_page": PER_PAGE})
     return render_template("cases/list.html", page=page, args=args, scope=scope, statuses=CASE_STATUSES,
-                           status_labels=STATUS_LABELS, panel=deadline_panel(current_user),
+                           status_labels=STATUS_LABELS, clock_labels=CLOCK_LABELS, panel=deadline_panel(current_user),
                            tick_form=EmptyForm() if can(current_user, "cases.schedule") else None)
 
 
@@ -133,7 +136,26 @@ def catalogue_referrals(case: Case) -> list[dict]:
     return out
 
 
-def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, revealed=None):
+def _service_form(case: Case) -> DecisionServiceForm:
+    form = DecisionServiceForm(prefix="service")
+    form.manner.choices = [SelectChoice("", "—")] + [SelectChoice(m, str(SERVICE_MANNER_LABELS[m]))
+                                                     for m in SERVICE_MANNERS]
+    form.receipt_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(r.id), r.number)
+                                                         for r in service_receipts(case)]
+    return form
+
+
+def _may_serve(case: Case) -> bool:
+    return (case.decided_on is not None and case.decision_served_on is None
+            and case.status in ("decided", "executed") and can(current_user, "cases.manage", case))
+
+
+def _may_extend_decision(case: Case) -> bool:
+    return (decision_extendable(case) and not case.decision_extended and case.status in BEFORE_DECISION
+            and can(current_user, "cases.decide", case))
+
+
+def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, revealed=None, **forms):
     may_manage = can(current_user, "cases.manage", case)
     referral_form = None
     if may_manage and can(current_user, "referrals.create"):
@@ -150,8 +172,17 @@ def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, 
         may_manage=may_manage, may_decide=can(current_user, "cases.decide", case),
         penalty_open="penalty_proposed" in TRANSITIONS[case.status] and may_manage,
         publication_form=PublicationForm() if case.decided_on and case.published_on is None and may_manage else None,
-        extension_form=ReasonForm(prefix="ext") if can(current_user, "cases.decide", case)
-        and not case.investigation_extended and case.status not in ("closed",) else None,
+        extension_form=forms.get("extension_form") or (
+            ReasonForm(prefix="ext") if can(current_user, "cases.decide", case)
+            and not case.investigation_extended and case.status not in ("closed",) else None),
+        decision_extension_form=forms.get("decision_extension_form") or (
+            ReasonForm(prefix="dext") if _may_extend_decision(case) else None),
+        decision_extension=rules().clocks["decision_extension_days"],
+        decision_extension_unconfirmed=rules().unconfirmed("decision_extension"),
+        service_form=forms.get("service_form") or (_service_form(case) if _may_serve(case) else None),
+        service_due=service_due(case), service_labels=SERVICE_MANNER_LABELS,
+        service_days=rules().clocks["decision_service_working_days"], payment_days=rules().clocks["payment_days"],
+        payment=payment_terms(case, _locale()), late_fee=late_fee(case, today, _locale()),
         referral_form=referral_form, referrals=referrals, referral_kinds=referral_services.KIND_LABELS,
         referral_statuses=referral_services.STATUS_LABELS, execution_labels=EXECUTION_LABELS,
         catalogue_referrals=catalogue_referrals(case),
@@ -301,18 +332,70 @@ def publication(case_id: int):
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
+def _refused(case: Case, exc: Exception, **forms):
+    """A refused step: the page again with the reason, 409 (the state forbids it) or 422 (bad input)."""
+    if isinstance(exc, CaseStateError):
+        flash(exc.message, "error")
+        return _render_case(case, status=409, **forms)
+    db.session.rollback()
+    case = db.session.get(Case, case.id)
+    for form in forms.values():
+        for name, messages in exc.fields.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = list(field.errors) + [str(m) for m in messages]
+            else:
+                flash("; ".join(str(m) for m in messages), "error")
+    return _render_case(case, status=422, **forms)
+
+
 @bp.route("/<int:case_id>/extension", methods=["POST"])
 @permission_required("cases.decide")
 def extension(case_id: int):
+    """劳动保障监察条例 Art 17: the labour inspection period extended once by 30 working days."""
     case = _load(case_id, "cases.decide")
     form = ReasonForm(prefix="ext")
-    if form.validate_on_submit():
-        try:
-            extend_investigation(case, current_user, form.reason.data)
-        except (InvalidData, CaseStateError) as exc:
-            flash(str(getattr(exc, "message", None) or exc), "error")
-        else:
-            flash(_("The investigation period was extended by 30 working days."), "success")
+    if not form.validate_on_submit():
+        return _render_case(case, status=422, extension_form=form)
+    try:
+        extend_investigation(case, current_user, form.reason.data)
+    except (InvalidData, CaseStateError) as exc:
+        return _refused(case, exc, extension_form=form)
+    flash(_("The investigation period was extended by 30 working days."), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/decision-extension", methods=["POST"])
+@permission_required("cases.decide")
+def decision_extension(case_id: int):
+    """Market regulation: the decision period extended once by 30 days with the head's approval."""
+    case = _load(case_id, "cases.decide")
+    form = ReasonForm(prefix="dext")
+    if not form.validate_on_submit():
+        return _render_case(case, status=422, decision_extension_form=form)
+    try:
+        extend_decision(case, current_user, form.reason.data)
+    except (InvalidData, CaseStateError) as exc:
+        return _refused(case, exc, decision_extension_form=form)
+    flash(_("The decision period was extended by %(days)d days.", days=rules().clocks["decision_extension_days"]),
+          "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/decision-service", methods=["POST"])
+@permission_required("cases.manage")
+def decision_service(case_id: int):
+    """The day and manner the penalty decision was served; the payment period runs from it."""
+    case = _load(case_id, "cases.manage")
+    form = _service_form(case)
+    if not form.validate_on_submit():
+        return _render_case(case, status=422, service_form=form)
+    try:
+        record_decision_service(case, current_user, {"served_on": form.served_on.data, "manner": form.manner.data,
+                                                     "receipt_id": form.receipt_id.data})
+    except (InvalidData, CaseStateError) as exc:
+        return _refused(case, exc, service_form=form)
+    flash(_("Service of the decision recorded."), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
 
 

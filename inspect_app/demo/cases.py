@@ -2,7 +2,8 @@
 in different states, through the cases services, and two tip-offs. Skipped when any tip-off exists.
 
 1. A job agency (35 days ago) took deposits: the advance notice was served, the party did not reply in time,
-   the penalty was decided (the payment clock runs).
+   the penalty was decided and the decision served two working days later; the 15 days to pay ran out a few
+   days ago (outside long holidays), so the page shows the overdue payment and its late fee (加处罚款).
 2. A job agency (21 days ago) displayed nothing: ordered on the spot to rectify; the deadline has passed (the
    tick schedules the re-inspection). Its unlicensed-display finding is market regulation's (an open case).
 3. A venue (12 days ago) employing minors: penalty proposed with a hearing offered; its CCTV breach is the
@@ -101,7 +102,7 @@ def seed_demo_cases(today: date | None = None) -> DemoCases:
     from ..cases.clocks import local_today
     from ..cases.models import Case, TipOff
     from ..cases.referrals import acknowledge_referral, send_referral
-    from ..cases.services import propose_penalty, transition
+    from ..cases.services import propose_penalty, record_decision_service, transition
     from ..cases.tipoffs import submit_tipoff
     demo = DemoCases()
     if db.session.scalar(sa.select(sa.func.count()).select_from(TipOff)):
@@ -131,6 +132,9 @@ def seed_demo_cases(today: date | None = None) -> DemoCases:
     decided_on = add_workdays(decided.reply_deadline, 2)
     transition(decided, "decided", head, "当事人在期限内未提出陈述、申辩，依法作出处罚决定",
                {"decided_on": decided_on, "amount": 3000}, today=decided_on)
+    # the party was absent: the decision was served in person afterwards (行政处罚法 Art 61)
+    served_on = add_workdays(decided_on, 2)
+    record_decision_service(decided, officer, {"served_on": served_on, "manner": "in_person"}, today=served_on)
     demo.decided = decided
 
     # 2. A job agency: ordered on the spot to rectify; the deadline has passed (the tick schedules the
