@@ -141,8 +141,9 @@ def _user(username):
 
 def test_payment_runs_from_the_day_the_decision_is_served(app, make_user):
     """Art 67: 自收到行政处罚决定书之日起十五日内. A decision of 29 September served by post on 9 October
-    is paid by 24 October, not by 14 October; until served there is no payment date, and the decision must be
-    served within 7 working days (Arts 61, 85), here over the National Day holiday."""
+    is paid by 26 October (the 15th day, 24 October, is a Saturday), not by 14 October; until served there is
+    no payment date, and the decision must be served within 7 working days (Arts 61, 85), here over the
+    National Day holiday."""
     from inspect_app.cases.clocks import case_clocks, payment_terms
     from inspect_app.cases.services import record_decision_service
     case_id = _case(app, make_user, [DISPLAY])
@@ -160,10 +161,11 @@ def test_payment_runs_from_the_day_the_decision_is_served(app, make_user):
         assert "15" in terms["text"] and "送达" in terms["text"]
         record_decision_service(case, None, {"served_on": "2026-10-09", "manner": "post"}, today=date(2026, 10, 12))
         assert (case.decision_served_on, case.decision_service_manner) == (date(2026, 10, 9), "post")
-        assert case.payment_due_on == date(2026, 10, 24)
+        assert case.payment_due_on == date(2026, 10, 26)
         clocks = {c.code: c.due_on for c in case_clocks(case)}
-        assert "decision_service" not in clocks and clocks["payment"] == date(2026, 10, 24)
-        assert (case.next_due_on, case.next_due_kind) == (date(2026, 10, 24), "payment")
+        assert "decision_service" not in clocks and clocks["payment"] == date(2026, 10, 26)
+        assert (case.next_due_on, case.next_due_kind) == (date(2026, 10, 26), "payment")
+        assert "民事诉讼法》第八十五条" in payment_terms(case, "zh_CN")["basis"]  # why not the 24th
 
 
 def test_decision_handed_over_when_announced_and_service_by_announcement(app, make_user):
@@ -489,3 +491,16 @@ def test_labour_extension_page_refuses_a_second_extension_with_409(app, client, 
         assert _load(case_id).investigation_extended is True
     r = client.post(url, data={"csrf_token": token, "ext-reason": "再次延长"})
     assert r.status_code == 409 and "已经延长过一次" in r.data.decode()
+
+
+@pytest.mark.parametrize("served, due", [
+    (date(2026, 9, 20), date(2026, 10, 8)),   # the 15th day, 5 October, is in the National Day holiday
+    (date(2026, 9, 25), date(2026, 10, 10)),  # 10 October is a Saturday worked instead of a holiday: it stays
+    (date(2026, 10, 9), date(2026, 10, 26)),  # Saturday 24 October: Monday
+    (date(2026, 10, 14), date(2026, 10, 29)),  # a Thursday: as counted
+])
+def test_a_payment_period_ending_on_a_rest_day_ends_on_the_next_working_day(app, served, due):
+    """民事诉讼法 Art 85 by analogy (enforcement.yaml): 加处罚款 never starts on a day the party could not pay."""
+    from inspect_app.cases.clocks import payment_due_from
+    with app.app_context():
+        assert payment_due_from(served) == due

@@ -122,8 +122,16 @@ def awaiting_service(case: Case) -> bool:
 
 
 def payment_due_from(served_on: date) -> date:
-    """Art 67: within 15 (calendar) days of the day the party received the decision."""
-    return served_on + timedelta(days=rules().clocks["payment_days"])
+    """Art 67: within 15 (calendar) days of the day the party received the decision; a last day that is a
+    rest day or public holiday moves to the next working day (enforcement.yaml: payment_rolls_to_working_day,
+    民事诉讼法 Art 85 by analogy), so that 加处罚款 never starts on a day the party could not pay."""
+    clocks = rules().clocks
+    due = served_on + timedelta(days=clocks["payment_days"])
+    if clocks.get("payment_rolls_to_working_day"):
+        from ..workdays import is_workday
+        while not is_workday(due):
+            due += timedelta(days=1)
+    return due
 
 
 def deemed_served(manner: str, day: date) -> date:
@@ -144,9 +152,14 @@ def payment_terms(case: Case, locale: str | None = None) -> dict | None:
         text = str(_l("by %(day)s", day=case.payment_due_on.isoformat()))
     else:
         text = str(_l("%(days)d days after the decision is served", days=days))
+    basis = r.basis("payment", locale)
+    start = case.decided_on if from_decision else case.decision_served_on
+    if case.payment_due_on is not None and start is not None and case.payment_due_on != start + timedelta(days=days):
+        # the last day fell on a rest day or holiday
+        basis += ("; " if str(locale).startswith("en") else "；") + r.basis("payment_roll", locale)
     return {"days": days, "counted_from": "decision" if from_decision else "service",
             "served_on": case.decision_served_on, "due_on": case.payment_due_on, "text": text,
-            "basis": r.basis("payment", locale)}
+            "basis": basis}
 
 
 def late_fee(case: Case, today: date | None = None, locale: str | None = None) -> dict | None:

@@ -14,7 +14,7 @@ CLOCK_INTS = ("hearing_request_working_days", "statement_working_days", "decisio
               "payment_days", "publication_working_days", "due_soon_working_days", "decision_extension_days",
               "decision_service_working_days", "announcement_days", "late_fee_percent_per_day")
 CLOCK_BASES = ("hearing_request", "statement", "decision", "labour", "criminal_transfer", "payment", "publication",
-               "decision_extension", "decision_service", "announcement", "late_fee")
+               "decision_extension", "decision_service", "announcement", "late_fee", "payment_roll")
 DEPARTMENT_LISTS = ("labour_departments", "decision_extension_departments")
 
 
