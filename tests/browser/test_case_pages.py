@@ -67,6 +67,10 @@ def test_case_officer_orders_proposes_decides_and_serves(app, page, live_server,
         page.locator("table tbody a", has_text="朔州市童工测试职业中介有限公司").tap()
     assert urlsplit(page.url).path == case_path
     assert "立案" in page.locator("h1 .tag").inner_text()
+    # the violation's figures and status in the officer's language, not the database's keys
+    violation = page.locator("section.card:has(h2:text('违法行为')) tbody tr").first.inner_text()
+    assert "涉及人数: 2" in violation and "月数: 3" in violation and "办理中" in violation, violation
+    assert "persons" not in violation and "open" not in violation, violation
 
     # order to rectify with a deadline: the clock and the deadlines panel show it
     deadline = today + timedelta(days=2)
