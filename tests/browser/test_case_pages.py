@@ -71,6 +71,8 @@ def test_case_officer_orders_proposes_decides_and_serves(app, page, live_server,
     violation = page.locator("section.card:has(h2:text('违法行为')) tbody tr").first.inner_text()
     assert "涉及人数: 2" in violation and "月数: 3" in violation and "办理中" in violation, violation
     assert "persons" not in violation and "open" not in violation, violation
+    facts_cell = page.locator("section.card:has(h2:text('违法行为')) tbody tr td").nth(1).bounding_box()
+    assert facts_cell["width"] >= 120, f"the facts are squeezed into a {facts_cell['width']:.0f} px column"
 
     # order to rectify with a deadline: the clock and the deadlines panel show it
     deadline = today + timedelta(days=2)
