@@ -38,6 +38,26 @@ def planning_data(app, make_user):
         return {"entity_ids": ids, "credit_code": first.credit_code, "entity_name": first.name}
 
 
+# ISO dates inside the elements matching the selector whose characters lie on more than one line
+BROKEN_DATES_JS = r"""
+(selector) => {
+  const broken = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/\d{4}-\d{2}-\d{2}/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        if (new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}
+"""
+
+
 def _check_layout(page, where, problems):
     assert_no_horizontal_scroll(page, where)
     problems += [f"{where}  {p}" for p in page.evaluate(TAP_TARGETS_JS, MIN_TAP)]
@@ -103,6 +123,9 @@ def test_planner_draws_a_campaign_and_plans_around_it(app, page, live_server, pl
     assert "人社" in first_day and "市场" in first_day, first_day  # a joint team: one officer of each
     assert SEED in visible_text(page)
     _check_layout(page, "campaign page (drawn)", problems)
+    # a day of the period is never broken across two lines ("2026-12-" / "25")
+    broken = page.evaluate(BROKEN_DATES_JS, "dl.facts dd")
+    assert not broken, f"dates of the period broken across two lines: {broken}"
     if viewport["width"] == 1024:
         screenshot(page, screenshot_dir, backend, "campaign-drawn")
         page.screenshot(path="/tmp/browser-pc-campaign-drawn.png", full_page=True)
