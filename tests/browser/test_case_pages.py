@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.test_shell import assert_closed_network, assert_no_horizontal_scroll, sign_in, visible_text
+from tests.browser.test_shell import (MIN_TAP, TAP_TARGETS_JS, assert_closed_network, assert_no_horizontal_scroll,
+                                      sign_in, visible_text)
 from tests.cases_helpers import case_ids, complete_inspection, make_entity, team
 
 pytestmark = pytest.mark.browser
@@ -145,6 +146,11 @@ def test_case_officer_orders_proposes_decides_and_serves(app, page, live_server,
     assert _long(deadline) not in clocks, clocks  # the rectification clock stopped
     assert page.locator("#service").count() == 0
     assert_no_horizontal_scroll(page, "the decided case")
+    problems = [f"case page  {p}" for p in page.evaluate(TAP_TARGETS_JS, MIN_TAP)]
+    page.goto("/cases/")
+    problems += [f"case list  {p}" for p in page.evaluate(TAP_TARGETS_JS, MIN_TAP)]
+    assert not problems, f"tap targets smaller than {MIN_TAP} px:\n" + "\n".join(problems)
+    page.goto(case_path)
     page.screenshot(path="/tmp/browser-pc-case-decided.png", full_page=True)
     page.screenshot(path=str(screenshot_dir / "case-decided-1024x768.png"), full_page=True)
     assert_closed_network(page, live_server)
