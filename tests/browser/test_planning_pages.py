@@ -120,6 +120,7 @@ def test_planner_draws_a_campaign_and_plans_around_it(app, page, live_server, pl
     targets = page.locator("section.team-day ol li")
     assert targets.count() == 8, visible_text(page)
     first_day = team_days.first.inner_text()
+    first_day_targets = team_days.first.locator("ol li a").all_inner_texts()
     assert "人社" in first_day and "市场" in first_day, first_day  # a joint team: one officer of each
     assert SEED in visible_text(page)
     _check_layout(page, "campaign page (drawn)", problems)
@@ -129,6 +130,15 @@ def test_planner_draws_a_campaign_and_plans_around_it(app, page, live_server, pl
     if viewport["width"] == 1024:
         screenshot(page, screenshot_dir, backend, "campaign-drawn")
         page.screenshot(path="/tmp/browser-pc-campaign-drawn.png", full_page=True)
+
+    # a team-day's route sheet, as printed for the team
+    with page.expect_navigation():
+        team_days.first.locator("a.btn").tap()
+    assert "/route/" in urlsplit(page.url).path
+    route = visible_text(page)
+    assert all(name in route for name in first_day_targets), (first_day_targets, route)
+    _check_layout(page, "route sheet", problems)
+    page.goto(campaign_url)
 
     # the calendar of working days x teams
     with page.expect_navigation():
@@ -166,6 +176,9 @@ def test_planner_draws_a_campaign_and_plans_around_it(app, page, live_server, pl
     row = rows.first.inner_text()
     assert planning_data["entity_name"] in row and "其配偶为该中介法定代表人" in row, row
     assert inspector.split(" ")[0].split("（")[0] in row, (inspector, row)
+
+    page.goto("/campaigns/leave")
+    _check_layout(page, "leave", problems)
 
     assert not problems, (f"tap targets smaller than {MIN_TAP} x {MIN_TAP} px at {viewport}:\n" + "\n".join(problems))
     assert_closed_network(page, live_server)
