@@ -151,6 +151,5 @@ def test_case_officer_orders_proposes_decides_and_serves(app, page, live_server,
     problems += [f"case list  {p}" for p in page.evaluate(TAP_TARGETS_JS, MIN_TAP)]
     assert not problems, f"tap targets smaller than {MIN_TAP} px:\n" + "\n".join(problems)
     page.goto(case_path)
-    page.screenshot(path="/tmp/browser-pc-case-decided.png", full_page=True)
     page.screenshot(path=str(screenshot_dir / "case-decided-1024x768.png"), full_page=True)
     assert_closed_network(page, live_server)

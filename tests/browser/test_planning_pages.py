@@ -129,7 +129,6 @@ def test_planner_draws_a_campaign_and_plans_around_it(app, page, live_server, pl
     assert not broken, f"dates of the period broken across two lines: {broken}"
     if viewport["width"] == 1024:
         screenshot(page, screenshot_dir, backend, "campaign-drawn")
-        page.screenshot(path="/tmp/browser-pc-campaign-drawn.png", full_page=True)
 
     # a team-day's route sheet, as printed for the team
     with page.expect_navigation():
