@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -155,6 +156,10 @@ def _may_extend_decision(case: Case) -> bool:
             and can(current_user, "cases.decide", case))
 
 
+# A violation's own status, as the case page shows it
+VIOLATION_STATUS_LABELS = {"open": _l("Being handled"), "withdrawn": _l("Withdrawn"), "closed": _l("Closed")}
+
+
 def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, revealed=None, **forms):
     may_manage = can(current_user, "cases.manage", case)
     referral_form = None
@@ -186,7 +191,8 @@ def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, 
         referral_form=referral_form, referrals=referrals, referral_kinds=referral_services.KIND_LABELS,
         referral_statuses=referral_services.STATUS_LABELS, execution_labels=EXECUTION_LABELS,
         catalogue_referrals=catalogue_referrals(case),
-        adjustment_labels=ADJUSTMENT_LABELS, violation_types={v.id: violation_type_for(v) for v in case.violations},
+        adjustment_labels=ADJUSTMENT_LABELS, input_labels=INPUTS, violation_status_labels=VIOLATION_STATUS_LABELS,
+        violation_types={v.id: violation_type_for(v) for v in case.violations},
         locale=_locale())
     return html, status
 
