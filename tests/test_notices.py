@@ -632,6 +632,12 @@ def test_hrss_penalty_documents_name_the_two_hrss_handling_officers_not_the_join
     text = squeeze(pdf_text(client.get(f"/api/v1/notices/{advance.json['id']}/pdf", headers=boss).data, tmp_path))
     assert "刘人社（执法证号：14060201001）" in text and "马人社（执法证号：14060201004）" in text
     assert "陈市监" not in text and "14060202001" not in text
+    # the hrss officers serve it: the receipt names them as 送达人
+    receipt = issue(client, boss, type="service_receipt", case_id=case_id, notice_ids=[advance.json["id"]])
+    assert receipt.status_code == 201, receipt.json
+    text = squeeze(pdf_text(client.get(f"/api/v1/notices/{receipt.json['id']}/pdf", headers=boss).data, tmp_path,
+                            "receipt.pdf"))
+    assert "马人社" in text and "陈市监" not in text
     # the on-site record still names the whole team: it records who was there
     record = issue(client, boss, type="inspection_record", inspection_id=inspection_id)
     assert record.status_code == 201, record.json

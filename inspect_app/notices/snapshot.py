@@ -211,9 +211,10 @@ def _team(inspection, department_names) -> list[dict]:
     return [officer_data(m.user, department_names) for m in inspection.members]
 
 
-# A case's documents name its handling officers (承办人员) of the deciding department, not the joint team;
-# the on-site record keeps the whole team: it records who was there. The penalty ones need two (Art 42).
-CASE_OFFICER_NOTICES = ("rectification_order", "penalty_advance_notice", "penalty_decision")
+# A case's documents name its handling officers (承办人员) of the deciding department, not the joint team
+# (the service receipt of a case: they serve its documents); the on-site record keeps the whole team: it
+# records who was there. The penalty ones need two (Art 42).
+CASE_OFFICER_NOTICES = ("rectification_order", "penalty_advance_notice", "penalty_decision", "service_receipt")
 PENALTY_NOTICES = ("penalty_advance_notice", "penalty_decision")
 
 
