@@ -7,5 +7,5 @@ from .registry.imports import ImportJob  # noqa: F401
 from .inspection.models import Inspection, InspectionMember  # noqa: F401
 from .planning.models import Campaign, Draw, InspectorConflict, InspectorLeave  # noqa: F401
 from .checklist.models import ChecklistVersion, ViolationCatalogueVersion  # noqa: F401
-from .cases.models import Case, CaseEvent, TipOff, TipOffPhoto  # noqa: F401
+from .cases.models import Case, CaseEvent, CaseOfficer, TipOff, TipOffPhoto  # noqa: F401
 from .notices.models import DepartmentSeal, Notice, NoticeBatch, NoticeCounter  # noqa: F401

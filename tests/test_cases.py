@@ -270,3 +270,53 @@ def test_culture_and_police_team_records_minors_employed_and_the_case_goes_to_hr
         assert case.acting_department == "hrss" and case.handling_department == "culture"
         computed = case_range(case)
         assert (computed["min"], computed["max"]) == (15000, 15000)  # 5,000 yuan per minor per month
+
+
+def test_handling_officers_default_to_the_team_and_are_set_on_the_case_page(app, client, make_user, auth):
+    hrss = team(make_user, "hrss", n=1)
+    samr = team(make_user, "samr", n=1)
+    inspection = complete_inspection(app, make_entity(app), [(hrss[0], "hrss"), (samr[0], "samr")], [DISPLAY, AD])
+    cases = case_ids(app, inspection)
+    with app.app_context():
+        # each department's case gets its own officer of the joint team, never the other one's
+        assert [o.user_id for o in _case(app, cases["hrss"]).officers] == [hrss[0]]
+        assert [o.user_id for o in _case(app, cases["samr"]).officers] == [samr[0]]
+    case_id = cases["hrss"]
+    second = make_user("second.hrss", department="hrss", full_name="第二人社")
+    auth.login(db_username(app, hrss[0]))
+    page = client.get(f"/cases/{case_id}")
+    html = page.data.decode()
+    assert page.status_code == 200
+    assert "请指定至少两名本案承办部门持有执法证的承办人员" in html and "本案现有1名" in html
+    assert "第二人社" in html  # offered in the list
+    token = csrf_from(page.data)
+    refused = client.post(f"/cases/{case_id}/officers", data={"csrf_token": token,
+                                                              "officers-officers": [hrss[0], samr[0]]})
+    assert refused.status_code == 422
+    assert "不是本案承办部门的执法人员" in refused.data.decode()
+    saved = client.post(f"/cases/{case_id}/officers", data={"csrf_token": token,
+                                                            "officers-officers": [hrss[0], second]})
+    assert saved.status_code == 302
+    page = client.get(f"/cases/{case_id}").data.decode()
+    assert "承办人员已保存" in page and "请指定至少两名" not in page
+    with app.app_context():
+        assert [o.user_id for o in _case(app, case_id).officers] == [hrss[0], second]
+
+
+def test_a_decision_needs_two_handling_officers(app, client, make_user, token_for):
+    from inspect_app.cases.models import CaseOfficer
+    _, inspection, hrss = _setup(app, make_user, [CHILD_LABOUR])
+    case_id = case_ids(app, inspection)["hrss"]
+    make_user("boss.two", roles=("supervisor",), department="hrss")
+    officer, boss = token_for(db_username(app, hrss[0])), token_for("boss.two")
+    with app.app_context():
+        assert [o.user_id for o in _case(app, case_id).officers] == hrss  # both hrss members of the team
+    r = client.post(f"/api/v1/cases/{case_id}/penalty", headers=officer, json={"amount": 30000, "reason": "使用童工"})
+    assert r.status_code == 201, r.json
+    with app.app_context():  # one officer leaves the case after the proposal
+        db.session.execute(sa.delete(CaseOfficer).where(CaseOfficer.case_id == case_id,
+                                                        CaseOfficer.user_id == hrss[1]))
+        db.session.commit()
+    r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=boss,
+                    json={"to": "decided", "reason": "依法决定", "waived": True})
+    assert r.status_code == 422 and "承办人员" in r.json["error"]["fields"]["officers"][0]

@@ -56,7 +56,10 @@ def world(app, make_user):
            "boss": make_user("sun.boss", roles=("supervisor",), department="hrss", full_name="孙科长",
                              credential="14060201002"),
            "culture": make_user("zhao.culture", roles=("inspector",), department="culture", full_name="赵文旅",
-                                credential="14060203001")}
+                                credential="14060203001"),
+           # not on the joint team: assigned as the second handling officer of hrss cases
+           "hrss2": make_user("ma.hrss", roles=("inspector",), department="hrss", full_name="马人社",
+                              credential="14060201004")}
 
     def inspection(name="朔州市<b>众诚</b>人力资源服务有限公司", findings=DEMO_FINDINGS[:2], campaign_id=None) -> int:
         from inspect_app.auth.models import User
@@ -193,9 +196,11 @@ def test_missing_subsetting_library_is_reported(monkeypatch):
     assert [p.package for p in problems] == ["libharfbuzz-subset0"]
 
 
-def make_case(app, inspection_id: int, types: set[str], **values) -> int:
-    """A case of the inspection's violations of ``types`` (filed on 5 January), with ``values`` set."""
-    from inspect_app.cases.models import Case
+def make_case(app, inspection_id: int, types: set[str], officers=None, **values) -> int:
+    """A case of the inspection's violations of ``types`` (filed on 5 January), with ``values`` set; its
+    handling officers are ``officers`` (user ids), else its department's inspectors."""
+    from inspect_app.cases.models import Case, CaseOfficer
+    from inspect_app.cases.services import eligible_officers
     from inspect_app.inspection.models import Inspection
     with app.app_context():
         inspection = db.session.get(Inspection, inspection_id)
@@ -204,6 +209,8 @@ def make_case(app, inspection_id: int, types: set[str], **values) -> int:
                     filed_on=date(YEAR, 1, 5), opened_dt=inspection.completed_dt, **values)
         case.violations.extend(v for v in inspection.violations if v.type_code in types)
         db.session.add(case)
+        ids = officers if officers is not None else [u.id for u in eligible_officers(case)]
+        case.officers.extend(CaseOfficer(user_id=i, position=n) for n, i in enumerate(ids))
         db.session.commit()
         return case.id
 
@@ -563,3 +570,77 @@ def test_demo_notices_stand_on_the_demo_cases_and_show_on_their_pages(app, runne
         assert page.status_code == 200, url
         for number in numbers:
             assert number in page.get_data(as_text=True), (url, number)
+
+
+def test_hrss_penalty_documents_name_the_two_hrss_handling_officers_not_the_joint_team(
+        app, client, world, make_user, token_for, tmp_path):
+    """行政处罚法 Art 42: the hrss penalty is carried out by two hrss officers with credentials; the samr
+    officer of the joint team is not named on it."""
+    from inspect_app.auth.models import User
+    from inspect_app.auth.services import update_user
+    from tests.cases_helpers import case_ids, complete_inspection, make_entity
+    inspection_id = complete_inspection(app, make_entity(app), [(world["hrss"], "hrss"), (world["samr"], "samr")], [
+        {"type_code": "ja_deposit_taken", "acting_department": "hrss", "quantities": {"persons": 3}},
+        {"type_code": "samr_business_licence_not_displayed", "acting_department": "samr"}])
+    case_id = case_ids(app, inspection_id)["hrss"]
+    officer, boss = token_for("liu.hrss"), token_for("sun.boss")
+    case = client.get(f"/api/v1/cases/{case_id}", headers=officer).json
+    assert [o["name"] for o in case["handling_officers"]] == ["刘人社"]  # the team's only hrss officer
+    assert "两名" in case["officers_missing"] and "现有1名" in case["officers_missing"]
+
+    proposal = {"amount": 3000, "reason": "按每人一千元计算", "adjustment": "lighter"}
+    refused = client.post(f"/api/v1/cases/{case_id}/penalty", headers=officer, json=proposal)
+    assert refused.status_code == 422 and "承办人员" in refused.json["error"]["fields"]["officers"][0]
+
+    # refusals: the joint team's samr officer, a deactivated colleague, one without a credential, another county
+    inactive = make_user("gone.hrss", department="hrss", full_name="离职人社")
+    bare = make_user("bare.hrss", department="hrss", full_name="无证人社")
+    away = make_user("hr.hrss", department="hrss", region="140681", full_name="怀仁人社")
+    with app.app_context():
+        update_user(db.session.get(User, inactive), {"is_active": False})
+        db.session.get(User, bare).credential_number = None  # an account from before credentials were required
+        db.session.commit()
+    url = f"/api/v1/cases/{case_id}/officers"
+    for other, words in ((world["samr"], ("陈市监", "承办部门")), (inactive, ("离职人社", "停用")),
+                         (bare, ("无证人社", "执法证")), (away, ("怀仁人社", "县")),
+                         (world["boss"], ("孙科长", "检查员"))):
+        response = client.put(url, headers=officer, json={"officers": [world["hrss"], other]})
+        assert response.status_code == 422, response.json
+        message = response.json["error"]["fields"]["officers"][0]
+        assert all(w in message for w in words), message
+    alone = client.put(url, headers=officer, json={"officers": [world["hrss"]]})
+    assert alone.status_code == 422 and "两名" in alone.json["error"]["fields"]["officers"][0]
+    assert client.put(url, headers=token_for("zhao.culture"), json={"officers": [world["hrss"], world["hrss2"]]}
+                      ).status_code == 403  # another department's inspector may not manage the case
+    with app.app_context():
+        from inspect_app.cases.models import CaseOfficer
+        assert [o.user_id for o in db.session.scalars(sa.select(CaseOfficer).where(
+            CaseOfficer.case_id == case_id))] == [world["hrss"]]  # nothing changed by the refusals
+
+    assigned = client.put(url, headers=officer, json={"officers": [world["hrss"], world["hrss2"]]})
+    assert assigned.status_code == 200, assigned.json
+    assert [o["name"] for o in assigned.json["handling_officers"]] == ["刘人社", "马人社"]
+    assert assigned.json["officers_missing"] is None
+    with app.app_context():
+        from inspect_app.audit.models import AuditEvent
+        assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "case.officers_set")) is not None
+    allowed = client.post(f"/api/v1/cases/{case_id}/penalty", headers=officer, json=proposal)
+    assert allowed.status_code == 201, allowed.json
+
+    advance = issue(client, boss, type="penalty_advance_notice", case_id=case_id)
+    assert advance.status_code == 201, advance.json
+    text = squeeze(pdf_text(client.get(f"/api/v1/notices/{advance.json['id']}/pdf", headers=boss).data, tmp_path))
+    assert "刘人社（执法证号：14060201001）" in text and "马人社（执法证号：14060201004）" in text
+    assert "陈市监" not in text and "14060202001" not in text
+    # the hrss officers serve it: the receipt names them as 送达人
+    receipt = issue(client, boss, type="service_receipt", case_id=case_id, notice_ids=[advance.json["id"]])
+    assert receipt.status_code == 201, receipt.json
+    text = squeeze(pdf_text(client.get(f"/api/v1/notices/{receipt.json['id']}/pdf", headers=boss).data, tmp_path,
+                            "receipt.pdf"))
+    assert "马人社" in text and "陈市监" not in text
+    # the on-site record still names the whole team: it records who was there
+    record = issue(client, boss, type="inspection_record", inspection_id=inspection_id)
+    assert record.status_code == 201, record.json
+    with app.app_context():
+        names = [o["name"] for o in db.session.get(Notice, record.json["id"]).snapshot["officers"]]
+    assert names == ["刘人社", "陈市监"]

@@ -24,8 +24,8 @@ from .clocks import (awaiting_service, case_clocks, horizon_for, late_fee, local
 from .models import CASE_STATUSES, SERVICE_MANNERS, Case
 from .penalty import case_range
 from .services import (STATUS_LABELS, TRANSITIONS, CaseStateError, IllegalCaseTransition, extend_decision,
-                       extend_investigation, keep_refusal, propose_penalty, record_decision_service, transition,
-                       transition_permission)
+                       extend_investigation, keep_refusal, officers_missing, propose_penalty, record_decision_service,
+                       set_case_officers, transition, transition_permission, valid_officers)
 from .tipoff_views import check_request_size, status_limit, submit_limit
 
 blp = Blueprint("api_cases", __name__, url_prefix="/api/v1/cases", description="Cases and their clocks")
@@ -121,6 +121,17 @@ class LateFeeSchema(Schema):
     basis = fields.String()
 
 
+def _officers(case) -> list[dict]:
+    valid = {u.id for u in valid_officers(case)}
+    return [{"user_id": u.id, "name": u.full_name, "department": u.department_code,
+             "credential_number": u.credential_number, "may_act": u.id in valid} for u in case.handling_officers]
+
+
+def _officers_missing(case):
+    missing = officers_missing(case)
+    return None if missing is None else str(missing)
+
+
 class CaseSchema(Schema):
     id = fields.Integer()
     entity_id = fields.Integer()
@@ -134,6 +145,11 @@ class CaseSchema(Schema):
     opened_dt = fields.DateTime()
     filed_on = fields.Date()
     violations = fields.Function(lambda c: [_violation(v, c) for v in c.violations])
+    handling_officers = fields.Function(_officers, metadata={
+        "description": "承办人员: the handling department's officers named on the penalty documents and the order "
+                       "to rectify; may_act is false for one who may no longer act (deactivated, moved ...)"})
+    officers_missing = fields.Function(_officers_missing, metadata={
+        "description": "null, or why the case needs another officer before a penalty (行政处罚法 Art 42)"})
     rectification_ordered_on = fields.Date(allow_none=True)
     rectification_deadline = fields.Date(allow_none=True)
     reinspection_id = fields.Integer(allow_none=True)
@@ -243,6 +259,15 @@ class PenaltyInputSchema(Schema):
                                                   "advertising_fee}} replacing the recorded quantities"})
 
 
+class OfficersSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    officers = fields.List(fields.Integer(), required=True,
+                           metadata={"description": "user ids: at least two inspectors of the handling department "
+                                                    "with credentials, of the case's county or city-wide"})
+
+
 class PenaltyArgsSchema(Schema):
     serious = fields.Boolean(load_default=False)
 
@@ -342,6 +367,22 @@ class CasePenalty(MethodView):
             propose_penalty(case, current_user, data)
         except IllegalCaseTransition as exc:
             return _illegal(exc)
+        except CaseStateError as exc:
+            raise ApiError(409, exc.message, code="case_state") from None
+        return case
+
+
+@blp.route("/<int:case_id>/officers")
+class CaseOfficers(MethodView):
+    @permission_required("cases.manage")
+    @blp.arguments(OfficersSchema)
+    @blp.response(200, CaseDetailSchema)
+    @blp.alt_response(409, description="The case is closed")
+    def put(self, data, case_id):
+        """Name the case's handling officers (承办人员, 行政处罚法 Art 42): they replace the current ones."""
+        case = _load_case(case_id, "cases.manage")
+        try:
+            set_case_officers(case, current_user, data["officers"])
         except CaseStateError as exc:
             raise ApiError(409, exc.message, code="case_state") from None
         return case

@@ -66,6 +66,14 @@ class DecisionServiceForm(FlaskForm):
     receipt_id = SelectField(_l("Service receipt (送达回证)"), validators=[Optional()])
 
 
+class OfficersForm(FlaskForm):
+    """The case's handling officers (承办人员): at least two of the handling department (行政处罚法 Art 42)."""
+
+    # the service names why an officer is refused (department, credential, county ...): no generic choice error
+    officers = SelectMultipleField(_l("Handling officers (at least two)"), coerce=int, validators=[Optional()],
+                                   validate_choice=False)
+
+
 class PublicationForm(FlaskForm):
     published_on = DateField(_l("Published on"), validators=[DataRequired()])
 

@@ -103,6 +103,9 @@ class Case(db.Model):
         backref=backref("case", uselist=False))
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id",
                                                    cascade="all, delete-orphan")
+    # 承办人员: the handling department's officers who carry out the penalty (行政处罚法 Art 42: at least two)
+    officers: Mapped[list[CaseOfficer]] = relationship(back_populates="case", order_by="CaseOfficer.position",
+                                                       cascade="all, delete-orphan")
 
     @property
     def access_region_code(self) -> str:
@@ -111,6 +114,11 @@ class Case(db.Model):
     @property
     def access_department_code(self) -> str:
         return self.handling_department
+
+    @property
+    def handling_officers(self) -> list:
+        """The users who handle the case, in the order assigned."""
+        return [o.user for o in self.officers]
 
     @property
     def is_closed(self) -> bool:
@@ -138,6 +146,22 @@ class CaseEvent(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor = relationship("User")
+
+
+class CaseOfficer(db.Model):
+    """A handling officer (承办人员) of a case: an inspector of the case's handling department with
+    enforcement credentials, named on the case's penalty documents and order to rectify."""
+
+    __tablename__ = "case_officers"
+    __table_args__ = (sa.UniqueConstraint("case_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    case: Mapped[Case] = relationship(back_populates="officers")
+    user = relationship("User")
 
 
 class TipOff(db.Model):

@@ -32,7 +32,8 @@ from ..util import now_utc
 from ..workdays import add_workdays, is_workday
 from .clocks import (BEFORE_DECISION, awaiting_service, decision_due, decision_extendable,
                      deemed_served, local_today, payment_due_from, refresh_due)
-from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, SERVICE_MANNERS, Case, CaseEvent
+from .models import (ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, SERVICE_MANNERS, Case, CaseEvent,
+                     CaseOfficer)
 from .penalty import HEARING_MEASURES, INPUTS, case_range
 from .rules import rules
 
@@ -215,6 +216,7 @@ def form_cases(inspection: Inspection, actor_id: int | None = None) -> list[Case
                                      data={"violations": [v.id for v in members]}))
         db.session.flush()
         refresh_due(case)
+        assign_default_officers(case)
         created.append(case)
     db.session.flush()
     return created
@@ -245,6 +247,111 @@ def _settle_follow_up(case: Case, inspection: Inspection, violations: list[Viola
     _apply(case, "rectified", actor_id, f"复查（检查编号{inspection.id}）确认已整改",
            {"reinspection_id": inspection.id})
     return violations
+
+
+# --------------------------------------------------------------------------------------------
+# Handling officers (承办人员, 行政处罚法 Art 42)
+
+MIN_OFFICERS = 2
+
+
+def _officer_refusal(case: Case, user: User | None):
+    """Why ``user`` may not handle ``case`` (a message), or None."""
+    if user is None:
+        return _l("Unknown user.")
+    if not user.is_active:
+        return _l("%(name)s: the account is deactivated.", name=user.full_name)
+    if "inspector" not in user.roles:
+        return _l("%(name)s is not an inspector.", name=user.full_name)
+    if not user.credential_number:
+        return _l("%(name)s holds no enforcement credential number.", name=user.full_name)
+    if user.department_code != case.handling_department:
+        return _l("%(name)s is not an officer of the department handling the case.", name=user.full_name)
+    if not _reference().region_contains(user.region_code, case.region_code):
+        return _l("%(name)s works outside the county of the case.", name=user.full_name)
+    return None
+
+
+def eligible_officers(case: Case) -> list[User]:
+    """The users who may handle the case: active inspectors of its handling department with a credential,
+    of its county or city-wide."""
+    city = _reference().city.code
+    return list(db.session.scalars(
+        sa.select(User).join(UserRole).where(UserRole.role == "inspector", User.is_active.is_(True),
+                                             User.credential_number.is_not(None),
+                                             User.department_code == case.handling_department,
+                                             User.region_code.in_((case.region_code, city)))
+        .order_by(User.full_name, User.id)))
+
+
+def valid_officers(case: Case) -> list[User]:
+    """The case's handling officers who may still act (an account deactivated since does not count)."""
+    return [u for u in case.handling_officers if _officer_refusal(case, u) is None]
+
+
+def officers_missing(case: Case):
+    """The message saying a second officer must be assigned, or None when the case has two."""
+    if len(valid_officers(case)) >= MIN_OFFICERS:
+        return None
+    return _l("Assign at least two handling officers of the department handling the case, each with an "
+              "enforcement credential (行政处罚法 Art 42): the case has %(n)d.", n=len(valid_officers(case)))
+
+
+def assign_default_officers(case: Case) -> None:
+    """The inspection team's officers of the handling department, when they may handle the case."""
+    if case.officers or case.inspection is None:
+        return
+    seen = set()
+    for member in case.inspection.members:
+        user = member.user or db.session.get(User, member.user_id)
+        if (member.department_code == case.handling_department and user is not None and user.id not in seen
+                and _officer_refusal(case, user) is None):
+            seen.add(user.id)
+            case.officers.append(CaseOfficer(user_id=user.id, user=user, position=len(seen) - 1))
+    db.session.flush()
+
+
+def set_case_officers(case: Case, actor, user_ids) -> list[User]:
+    """Name the case's handling officers (at least two of its handling department, with credentials);
+    raises InvalidData with the refusal under ``officers``."""
+    errors: dict[str, list] = {}
+    if not isinstance(user_ids, (list, tuple)):
+        raise InvalidData({"officers": [_l("Choose officers from the list.")]})
+    try:
+        ids = list(dict.fromkeys(int(i) for i in user_ids))
+    except (TypeError, ValueError):
+        raise InvalidData({"officers": [_l("Choose officers from the list.")]}) from None
+    users = []
+    for user_id in ids:
+        user = db.session.get(User, user_id)
+        refusal = _officer_refusal(case, user)
+        if refusal is not None:
+            errors.setdefault("officers", []).append(refusal)
+        else:
+            users.append(user)
+    if not errors and len(users) < MIN_OFFICERS:
+        errors["officers"] = [_l("At least two handling officers (行政处罚法 Art 42).")]
+    if errors:
+        raise InvalidData(errors)
+    _lock(case)
+    if case.is_closed:
+        raise CaseStateError(_l("The case is closed."))
+    before = [o.user_id for o in case.officers]
+    case.officers.clear()
+    db.session.flush()
+    for position, user in enumerate(users):
+        case.officers.append(CaseOfficer(user_id=user.id, user=user, position=position))
+    record_event(db.session, "case.officers_set", "cases", case.id, before={"officers": before},
+                 after={"officers": [u.id for u in users]})
+    db.session.flush()
+    return users
+
+
+def require_officers(case: Case, errors: dict) -> None:
+    """A penalty is carried out by at least two officers with credentials (行政处罚法 Art 42)."""
+    missing = officers_missing(case)
+    if missing is not None:
+        errors["officers"] = [missing]
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,6 +464,7 @@ def _prepare_hearing(case, data, errors, today, user) -> dict:
 
 
 def _prepare_decision(case, data, errors, today, user) -> dict:
+    require_officers(case, errors)
     decided_on = _date(data.get("decided_on"), "decided_on", errors, today)
     amount = _int(data.get("amount"), "amount", errors)
     waived = bool(data.get("waived"))
@@ -589,6 +697,7 @@ def propose_penalty(case: Case, user, data: dict, today: date | None = None) -> 
         raise IllegalCaseTransition(case.status, "penalty_proposed")
     refuse_if_transfer_pending(case)
     errors: dict[str, list] = {}
+    require_officers(case, errors)
     inputs = clean_inputs(data.get("inputs"), case, errors)
     serious = bool(data.get("serious"))
     party_type = data.get("party_type") or "organisation"

@@ -23,16 +23,17 @@ from ..inspection.services import violation_type_for
 from . import referrals as referral_services
 from .clocks import (BEFORE_DECISION, CLOCK_LABELS, case_clocks, deadline_panel, decision_extendable, horizon_for,
                      late_fee, local_today, payment_terms, scoped_cases, service_due)
-from .forms import (STEP_FIELDS, AcknowledgeForm, DecisionServiceForm, OutcomeForm, PenaltyForm, PublicationForm,
-                    ReasonForm, ReferralForm, TransitionForm)
+from .forms import (STEP_FIELDS, AcknowledgeForm, DecisionServiceForm, OfficersForm, OutcomeForm, PenaltyForm,
+                    PublicationForm, ReasonForm, ReferralForm, TransitionForm)
 from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, SERVICE_MANNERS, Case
 from .penalty import INPUTS, case_range
 from .rules import rules
 from .services import (ADJUSTMENT_LABELS, EXECUTION_LABELS, PARTY_TYPE_LABELS, PROCEDURE_STEPS,
                        SERVICE_MANNER_LABELS, STATUS_LABELS, TRANSITIONS, CaseStateError, IllegalCaseTransition,
-                       extend_decision, extend_investigation, keep_refusal, propose_penalty, record_decision_service,
-                       record_publication, refuse_if_transfer_pending, service_receipts, suggested_deadline, tick,
-                       transition, transition_permission)
+                       eligible_officers, extend_decision, extend_investigation, keep_refusal, officers_missing,
+                       propose_penalty, record_decision_service, record_publication, refuse_if_transfer_pending,
+                       service_receipts, set_case_officers, suggested_deadline, tick, transition,
+                       transition_permission, valid_officers)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 PER_PAGE = 50
@@ -146,6 +147,19 @@ def _service_form(case: Case) -> DecisionServiceForm:
     return form
 
 
+def _officers_form(case: Case) -> OfficersForm:
+    form = OfficersForm(prefix="officers")
+    from ..i18n import department_short
+    choices = {u.id: u for u in eligible_officers(case)}
+    for user in case.handling_officers:  # the current ones stay visible, even one who may no longer act
+        choices.setdefault(user.id, user)
+    form.officers.choices = [SelectChoice(u.id, f"{u.full_name}（{department_short(u.department_code)}，"
+                                                f"{u.credential_number or '—'}）") for u in choices.values()]
+    if request.method == "GET" or not form.is_submitted():
+        form.officers.data = [o.user_id for o in case.officers]
+    return form
+
+
 def _may_serve(case: Case) -> bool:
     return (case.decided_on is not None and case.decision_served_on is None
             and case.status in ("decided", "executed") and can(current_user, "cases.manage", case))
@@ -185,6 +199,9 @@ def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, 
         decision_extension=rules().clocks["decision_extension_days"],
         decision_extension_unconfirmed=rules().unconfirmed("decision_extension"),
         service_form=forms.get("service_form") or (_service_form(case) if _may_serve(case) else None),
+        officers_form=forms.get("officers_form") or (
+            _officers_form(case) if may_manage and not case.is_closed else None),
+        officers_missing=officers_missing(case), valid_officer_ids={u.id for u in valid_officers(case)},
         service_due=service_due(case), service_labels=SERVICE_MANNER_LABELS,
         service_days=rules().clocks["decision_service_working_days"], payment_days=rules().clocks["payment_days"],
         payment=payment_terms(case, _locale()), late_fee=late_fee(case, today, _locale()),
@@ -305,6 +322,8 @@ def penalty(case_id: int):
         blocked = None
     except CaseStateError as exc:
         blocked = exc.message
+    if blocked is None and officers_missing(case) is not None:
+        blocked = str(officers_missing(case))
     return render_template("cases/penalty.html", case=case, computed=computed, form=form, inputs=INPUTS,
                            overrides=overrides, threshold=threshold, locale=_locale(), blocked=blocked,
                            status_labels=STATUS_LABELS), status
@@ -385,6 +404,22 @@ def decision_extension(case_id: int):
         return _refused(case, exc, decision_extension_form=form)
     flash(_("The decision period was extended by %(days)d days.", days=rules().clocks["decision_extension_days"]),
           "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/officers", methods=["POST"])
+@permission_required("cases.manage")
+def officers(case_id: int):
+    """Name the case's handling officers (承办人员, 行政处罚法 Art 42)."""
+    case = _load(case_id, "cases.manage")
+    form = _officers_form(case)
+    if not form.validate_on_submit():
+        return _render_case(case, status=422, officers_form=form)
+    try:
+        set_case_officers(case, current_user, form.officers.data or [])
+    except (InvalidData, CaseStateError) as exc:
+        return _refused(case, exc, officers_form=form)
+    flash(_("Handling officers saved."), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
 
 

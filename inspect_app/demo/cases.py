@@ -102,7 +102,8 @@ def seed_demo_cases(today: date | None = None) -> DemoCases:
     from ..cases.clocks import local_today
     from ..cases.models import Case, TipOff
     from ..cases.referrals import acknowledge_referral, send_referral
-    from ..cases.services import propose_penalty, record_decision_service, transition
+    from ..cases.services import officers_missing, propose_penalty, record_decision_service, set_case_officers
+    from ..cases.services import transition
     from ..cases.tipoffs import submit_tipoff
     demo = DemoCases()
     if db.session.scalar(sa.select(sa.func.count()).select_from(TipOff)):
@@ -116,6 +117,14 @@ def seed_demo_cases(today: date | None = None) -> DemoCases:
     if len(hrss) < 2 or not samr or not culture or None in (agency, venue, other, deposits):
         return demo
     officer, head = hrss
+    colleague = _users("inspector2.hrss.sc")
+
+    def handled(case):
+        """The hrss cases come from hrss+samr teams with one hrss officer: the second one is assigned
+        (承办人员, 行政处罚法 Art 42), so the penalty documents name two hrss officers and no samr one."""
+        if case is not None and colleague and officers_missing(case) is not None:
+            set_case_officers(case, head, [officer.id, colleague[0].id])
+        return case
 
     # 1. Deposits from three job seekers: advance notice served a week after the inspection; no statement or
     #    defence within the window; the penalty decided after it (行政处罚法 Arts 44, 62)
@@ -124,7 +133,7 @@ def seed_demo_cases(today: date | None = None) -> DemoCases:
         {"item": "job_agency.hrss.deposits", "type": "ja_deposit_taken", "caption": "押金收据（3张）",
          "description": "查见押金收据3张，该机构向3名求职者每人收取“岗位保证金”1000元，共计3000元。",
          "quantities": {"persons": 3}}], party=(deposits.legal_representative or "王经理", "法定代表人"))
-    decided = _case(first, "hrss")
+    decided = handled(_case(first, "hrss"))
     served = found + timedelta(days=7)
     propose_penalty(decided, officer, {
         "amount": 3000, "reason": "按每人一千元的标准计算，当事人已于检查次日退还押金，依法从轻处罚",
@@ -146,7 +155,7 @@ def seed_demo_cases(today: date | None = None) -> DemoCases:
         {"item": "job_agency.samr.business_licence_displayed", "type": "samr_business_licence_not_displayed",
          "caption": "经营场所内未见营业执照", "description": "营业执照未置于经营场所醒目位置。"}],
         party=(agency.legal_representative or "王经理", "法定代表人"))
-    ordered = _case(second, "hrss")
+    ordered = handled(_case(second, "hrss"))
     transition(ordered, "rectification_ordered", officer, "现场送达责令限期改正通知书",
                {"ordered_on": found, "deadline": add_workdays(found, 5)}, today=found)
     demo.ordered = ordered
@@ -161,7 +170,7 @@ def seed_demo_cases(today: date | None = None) -> DemoCases:
         {"item": "entertainment_venue.culture.cctv_retention_days", "type": "ev_cctv_breach", "value": 7,
          "acting_department": "police", "caption": "监控主机录像保存记录",
          "description": "包厢通道监控录像仅保存7日。"}])
-    proposed = _case(third, "hrss")
+    proposed = handled(_case(third, "hrss"))
     propose_penalty(proposed, officer, {
         "amount": 20000, "reason": "按每招用一名未成年人每月五千元的标准计算，无从轻从重情节",
         "notice_served_on": today - timedelta(days=2)}, today=today)
@@ -181,7 +190,7 @@ def seed_demo_cases(today: date | None = None) -> DemoCases:
          "caption": "招聘广告及聊天记录截图",
          "description": "以高薪招聘为名介绍女性到外地娱乐场所从事有偿陪侍，涉嫌介绍卖淫。"}],
         party=("王经理", "现场负责人"), party_refuses=True, cause_note="群众举报：该机构以外地高薪招工为名介绍女性外出")
-    crime = _case(fourth, "hrss")
+    crime = handled(_case(fourth, "hrss"))
     send_referral(crime.referral, head)
     demo.crime, demo.crime_transferred_on = crime, today
 

@@ -20,6 +20,8 @@ DEMO_USERS = [
     # 朔城区 (140602)
     ("registrar.sc", "张登记", ["registrar"], "samr", "140602", None),
     ("inspector.hrss.sc", "刘人社", ["inspector"], "hrss", "140602", "14060201001"),
+    # the second hrss officer of 朔城区: a penalty is carried out by two (行政处罚法 Art 42)
+    ("inspector2.hrss.sc", "马人社", ["inspector"], "hrss", "140602", "14060201004"),
     ("inspector.samr.sc", "陈市监", ["inspector"], "samr", "140602", "14060202001"),
     ("inspector.culture.sc", "赵文旅", ["inspector"], "culture", "140602", "14060203001"),
     ("supervisor.sc", "孙科长", ["supervisor"], "hrss", "140602", "14060201002"),

@@ -211,6 +211,23 @@ def _team(inspection, department_names) -> list[dict]:
     return [officer_data(m.user, department_names) for m in inspection.members]
 
 
+# A case's documents name its handling officers (承办人员) of the deciding department, not the joint team
+# (the service receipt of a case: they serve its documents); the on-site record keeps the whole team: it
+# records who was there. The penalty ones need two (Art 42).
+CASE_OFFICER_NOTICES = ("rectification_order", "penalty_advance_notice", "penalty_decision", "service_receipt")
+PENALTY_NOTICES = ("penalty_advance_notice", "penalty_decision")
+
+
+def _case_officers(notice_type: str, case, department_names) -> list[dict] | None:
+    from ..cases.services import officers_missing, valid_officers
+    if notice_type in PENALTY_NOTICES:
+        missing = officers_missing(case)
+        if missing is not None:
+            raise InvalidData({"officers": [str(missing)]})
+    officers = valid_officers(case)
+    return [officer_data(u, department_names) for u in officers] or None
+
+
 # --------------------------------------------------------------------------------------------
 # Drafts by type
 
@@ -229,9 +246,12 @@ def build_draft(notice_type: str, settings: NoticeSettings, department: str, *, 
         inspection = getattr(case, "inspection", None)
     entity = case.entity if case is not None else inspection.entity
     types = ViolationTypes(inspection)
-    if inspection is not None and inspection.members:
+    officers = None
+    if case is not None and notice_type in CASE_OFFICER_NOTICES:
+        officers = _case_officers(notice_type, case, names)
+    if officers is None and inspection is not None and inspection.members:
         officers = _team(inspection, names)
-    else:
+    if officers is None:
         officers = [officer_data(user, names)]
     draft = {
         "schema": SCHEMA, "type": notice_type, "title": own.title(notice_type),
