@@ -32,6 +32,21 @@ class TransitionForm(FlaskForm):
 
 
 # the fields each step shows besides the reason
+# The button of each step says what it does (the status it leads to is the form's heading)
+STEP_ACTIONS = {
+    "rectification_ordered": _l("Order rectification"),
+    "reinspection_due": _l("Schedule the re-inspection"),
+    "rectified": _l("Record as rectified"),
+    "not_rectified": _l("Record as not rectified"),
+    "hearing_requested": _l("Record the hearing request"),
+    "decided": _l("Record the decision"),
+    "executed": _l("Record the execution"),
+    "transferred": _l("Transfer the case"),
+    "acknowledged": _l("Record the receipt"),
+    "outcome_recorded": _l("Record the outcome"),
+    "closed": _l("Close the case"),
+}
+
 STEP_FIELDS = {
     "rectification_ordered": ("ordered_on", "deadline"),
     "reinspection_due": ("date", "team"),

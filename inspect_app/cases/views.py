@@ -23,8 +23,8 @@ from ..inspection.services import violation_type_for
 from . import referrals as referral_services
 from .clocks import (BEFORE_DECISION, CLOCK_LABELS, case_clocks, deadline_panel, decision_extendable, horizon_for,
                      late_fee, local_today, payment_terms, scoped_cases, service_due)
-from .forms import (STEP_FIELDS, AcknowledgeForm, DecisionServiceForm, OfficersForm, OutcomeForm, PenaltyForm,
-                    PublicationForm, ReasonForm, ReferralForm, TransitionForm)
+from .forms import (STEP_ACTIONS, STEP_FIELDS, AcknowledgeForm, DecisionServiceForm, OfficersForm, OutcomeForm,
+                    PenaltyForm, PublicationForm, ReasonForm, ReferralForm, TransitionForm)
 from .models import ADJUSTMENTS, CASE_STATUSES, EXECUTIONS, PARTY_TYPES, SERVICE_MANNERS, Case
 from .penalty import INPUTS, case_range
 from .rules import rules
@@ -188,6 +188,7 @@ def _render_case(case: Case, step_forms: dict | None = None, status: int = 200, 
     html = render_template(
         "cases/detail.html", case=case, clocks=clocks, status_labels=STATUS_LABELS,
         step_forms=step_forms if step_forms is not None else _step_forms(case), step_fields=STEP_FIELDS,
+        step_actions=STEP_ACTIONS,
         may_manage=may_manage, may_decide=can(current_user, "cases.decide", case),
         penalty_open="penalty_proposed" in TRANSITIONS[case.status] and may_manage,
         publication_form=PublicationForm() if case.decided_on and case.published_on is None and may_manage else None,
