@@ -148,6 +148,7 @@ def test_child_labour_penalty_range_amount_hearing_and_decision(app, client, mak
     assert r.status_code == 201, r.json
     # the 15 days to pay run from the day the party receives the decision (Art 67), not from the decision
     assert (r.json["payment_due_on"], r.json["publication_due_on"]) == (None, "2026-11-11")
+    assert r.json["rights_waived"] is False  # decided after the window, without a waiver
     assert (r.json["payment"]["days"], r.json["payment"]["due_on"]) == (15, None)
     served = client.post(f"/api/v1/cases/{case_id}/decision-service", headers=officer,
                          json={"served_on": "2026-10-15", "manner": "in_person"})
@@ -320,3 +321,30 @@ def test_a_decision_needs_two_handling_officers(app, client, make_user, token_fo
     r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=boss,
                     json={"to": "decided", "reason": "依法决定", "waived": True})
     assert r.status_code == 422 and "承办人员" in r.json["error"]["fields"]["officers"][0]
+
+
+def test_a_written_waiver_is_on_the_file_and_in_the_decision(app, client, make_user, token_for, auth):
+    """Deciding inside the party's window needs its written waiver (Arts 44, 63); the file and the decision
+    then say the party waived its rights, not that a window to reply runs."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from inspect_app.notices.snapshot import _defence
+    _, inspection, hrss = _setup(app, make_user, [CHILD_LABOUR])
+    case_id = case_ids(app, inspection)["hrss"]
+    make_user("boss.w", roles=("supervisor",), department="hrss")
+    officer, boss = token_for(db_username(app, hrss[0])), token_for("boss.w")
+    assert client.post(f"/api/v1/cases/{case_id}/penalty", headers=officer, json={
+        "amount": 30000, "reason": "按标准", "notice_served_on": "2026-09-30"}).status_code == 201
+    r = client.post(f"/api/v1/cases/{case_id}/transitions", headers=boss, json={
+        "to": "decided", "reason": "当事人书面放弃陈述申辩和听证", "decided_on": "2026-10-09", "waived": True})
+    assert r.status_code == 201, r.json
+    assert r.json["rights_waived"] is True
+    auth.login("boss.w")
+    assert "当事人书面放弃" in client.get(f"/cases/{case_id}").data.decode()
+    with app.app_context():
+        case = _case(app, case_id)
+        assert _defence(case) == "你单位书面表示放弃陈述、申辩和要求听证的权利。"
+    held = SimpleNamespace(hearing_held_on=date(2026, 10, 20), rights_waived=False)
+    assert _defence(held) == "本机关于2026年10月20日依法举行了听证。"
+    assert _defence(SimpleNamespace(hearing_held_on=None, rights_waived=False)) == ""

@@ -174,6 +174,8 @@ class CaseSchema(Schema):
     published_on = fields.Date(allow_none=True)
     investigation_extended = fields.Boolean()
     decision_extended = fields.Boolean()
+    rights_waived = fields.Boolean(metadata={"description": "the party waived in writing its rights to "
+                                   "state, defend and ask for a hearing"})
     transfer_to = fields.String(allow_none=True)
     referral_id = fields.Integer(allow_none=True)
     next_due_on = fields.Date(allow_none=True)

@@ -84,6 +84,8 @@ class Case(db.Model):
     investigation_extended: Mapped[bool] = mapped_column(default=False)
     # the decision period extended once with the head's approval (market regulation's 程序规定)
     decision_extended: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # the party waived in writing its rights to state, defend and ask for a hearing (行政处罚法 Arts 44, 63)
+    rights_waived: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Transfer (移送) to the police or another department
     transfer_to: Mapped[str | None] = mapped_column(sa.String(40))
     # use_alter: cases -> referrals -> violations -> cases would be a cycle for table ordering

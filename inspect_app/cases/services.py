@@ -490,6 +490,7 @@ def _prepare_decision(case, data, errors, today, user) -> dict:
         return {}
     clocks = rules().clocks
     case.decided_on, case.penalty_amount, case.hearing_held_on = decided_on, amount, held or case.hearing_held_on
+    case.rights_waived = waived  # the file and the decision say so (it was only in the case's history)
     # Art 67: the 15 days run from the day the party receives the decision, known only once it is served
     # (handed over when announced, Art 61, or served afterwards: record_decision_service)
     if on_the_spot:

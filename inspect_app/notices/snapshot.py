@@ -395,8 +395,17 @@ def _penalty_decision(draft, *, settings, case, types, department, **unused):
                                          "the penalty decision.")]})
     draft["body"].update(
         advance={"title": advance.title, "number": advance.number, "date": advance.snapshot.get("issued_date")},
-        defence="", payment_days=settings.payment_days, late_fee_percent=settings.late_fee_percent,
+        defence=_defence(case), payment_days=settings.payment_days, late_fee_percent=settings.late_fee_percent,
         payment_note=settings.payment_note)
+
+
+def _defence(case) -> str:
+    """What the decision says of the party's statement, defence and hearing, where the case records it."""
+    if getattr(case, "hearing_held_on", None):
+        return f"本机关于{case.hearing_held_on.year}年{case.hearing_held_on.month}月{case.hearing_held_on.day}日依法举行了听证。"
+    if getattr(case, "rights_waived", False):
+        return "你单位书面表示放弃陈述、申辩和要求听证的权利。"
+    return ""
 
 
 # the referral's list names the transfer letter itself; the letter does not list itself as its attachment
