@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..inspection.models import InspectionMember, Referral
 from ..util import now_utc
-from ..workdays import add_workdays, coverage
+from ..workdays import add_workdays, coverage, is_workday
 from .models import Case
 from .rules import rules
 
@@ -128,7 +128,6 @@ def payment_due_from(served_on: date) -> date:
     clocks = rules().clocks
     due = served_on + timedelta(days=clocks["payment_days"])
     if clocks.get("payment_rolls_to_working_day"):
-        from ..workdays import is_workday
         while not is_workday(due):
             due += timedelta(days=1)
     return due

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from ..errors import InvalidData
 from ..extensions import db
 from .config import NOTICE_TYPES, NoticeSettings
+from .render import zh_date
 
 SCHEMA = 1
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -402,7 +403,7 @@ def _penalty_decision(draft, *, settings, case, types, department, **unused):
 def _defence(case) -> str:
     """What the decision says of the party's statement, defence and hearing, where the case records it."""
     if getattr(case, "hearing_held_on", None):
-        return f"本机关于{case.hearing_held_on.year}年{case.hearing_held_on.month}月{case.hearing_held_on.day}日依法举行了听证。"
+        return f"本机关于{zh_date(case.hearing_held_on.isoformat())}依法举行了听证。"
     if getattr(case, "rights_waived", False):
         return "你单位书面表示放弃陈述、申辩和要求听证的权利。"
     return ""
